@@ -1,0 +1,53 @@
+// Service: the whole HTTP API as one function, Request -> Response.
+//
+// It owns the route table (V2, V1, repository extension, docs) and nothing
+// else; the routes' logic lives in v2_api.cc, v1_api.cc and docs.cc. Handle is
+// thread-safe and never touches a socket, so tests call it directly.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "api/router.h"
+#include "http/message.h"
+#include "model/repository.h"
+
+namespace inferd::api {
+
+// Liveness and readiness, as the health routes report them. Thread-safe.
+class Health {
+ public:
+  // Models are loaded: ready unless draining.
+  void SetLoaded() { loaded_.store(true, std::memory_order_release); }
+  // Shutdown began: never ready again.
+  void SetDraining() { draining_.store(true, std::memory_order_release); }
+  bool ready() const { return loaded_.load(std::memory_order_acquire) && !draining(); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> loaded_{false};
+  std::atomic<bool> draining_{false};
+};
+
+// What the routes need; not owned, must outlive the Service.
+struct ServiceContext {
+  model::ModelRepository* models = nullptr;
+  Health* health = nullptr;
+  std::string server_version;
+};
+
+class Service {
+ public:
+  explicit Service(const ServiceContext& context);
+  http::Response Handle(http::Request& request) const { return router_.Dispatch(request); }
+
+ private:
+  Router router_;
+};
+
+// Route groups, each in its own file.
+void AddV2Routes(const ServiceContext& context, Router* router);
+void AddV1Routes(const ServiceContext& context, Router* router);
+void AddDocsRoutes(Router* router);
+
+}  // namespace inferd::api

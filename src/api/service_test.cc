@@ -1,0 +1,128 @@
+// The whole API through Service::Handle: real models, no network.
+#include "api/service.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+namespace inferd::api {
+namespace {
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    models_ = model::ModelRepository::Create(
+        {.root = std::string(INFERD_TEST_DATA) + "/models", .default_max_batch_size = 64});
+    ASSERT_TRUE(models_->LoadAll().ok());
+    service_ = std::make_unique<Service>(
+        ServiceContext{.models = models_.get(), .health = &health_, .server_version = "test"});
+  }
+
+  http::Response Call(std::string method, std::string target, std::string body = "") {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    return service_->Handle(r);
+  }
+
+  std::unique_ptr<model::ModelRepository> models_;
+  Health health_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, HealthFollowsLoadingAndDraining) {
+  EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/health/ready").status, 503);
+  health_.SetLoaded();
+  EXPECT_EQ(Call("GET", "/v2/health/ready").body, R"({"ready":true})");
+  health_.SetDraining();
+  http::Response r = Call("GET", "/v2/health/ready");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"error":"server is shutting down"})");
+  EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
+}
+
+TEST_F(ServiceTest, V2InferReturnsLibxgboostPredictions) {
+  http::Response r = Call("POST", "/v2/models/iris/versions/1/infer", R"({"id": "q",
+      "inputs": [{"name": "input__0", "shape": [1, 4], "datatype": "FP32",
+      "data": [5.1, 3.5, 1.4, 0.2]}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(r.body);
+  EXPECT_EQ(std::string_view(doc["id"]), "q");
+  EXPECT_EQ(std::string_view(doc["model_version"]), "1");
+  auto output = doc["outputs"].at(0);
+  EXPECT_EQ(std::string_view(output["name"]), "output__0");
+  EXPECT_EQ(int64_t(output["shape"].at(1)), 3);
+  // First iris row; tests/data/expected/iris.txt line 1.
+  EXPECT_FLOAT_EQ(float(double(output["data"].at(0))), 0.9918511509895325f);
+}
+
+TEST_F(ServiceTest, V2RejectsWhatTheModelCannotTake) {
+  struct Case {
+    const char* target;
+    const char* body;
+    int status;
+    const char* says;
+  } cases[] = {
+      {"/v2/models/nope/infer", "{}", 404, "unknown model 'nope'"},
+      {"/v2/models/iris/versions/9/infer", "{}", 404, "no version 9"},
+      {"/v2/models/iris/infer",
+       R"({"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1,2,3,4]}]})",
+       400, "unknown input 'x'"},
+      {"/v2/models/iris/infer",
+       R"({"inputs": [{"name": "input__0", "shape": [1, 3], "datatype": "FP32", "data": [1,2,3]}]})",
+       400, "must be [rows, 4]"},
+      {"/v2/models/iris/infer",
+       R"({"inputs": [{"name": "input__0", "shape": [1, 4], "datatype": "FP32",
+           "data": [1,2,3,4]}], "outputs": [{"name": "proba"}]})",
+       400, "unknown output 'proba'"},
+      {"/v2/models/iris/infer",
+       R"({"inputs": [{"name": "input__0", "shape": [65, 4], "datatype": "FP32",
+           "data": [[1,2,3,4]]}]})",
+       400, "needs 260 values"},
+  };
+  for (const auto& c : cases) {
+    http::Response r = Call("POST", c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    EXPECT_NE(r.body.find(c.says), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(ServiceTest, V1PredictTakesArraysAndNamedObjects) {
+  http::Response r = Call("POST", "/v1/models/iris:predict",
+                          R"({"instances": [[5.1, 3.5, 1.4, 0.2]]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body.rfind(R"({"predictions":[[0.99185115,)", 0), 0u) << r.body;
+
+  r = Call("POST", "/v1/models/diabetes:predict",
+           R"({"instances": [{"age": 0.038, "sex": 0.05, "bmi": null}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Call("POST", "/v1/models/diabetes:predict", R"({"instances": [{"height": 1}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("instance 0 has unknown feature 'height'"), std::string::npos) << r.body;
+  r = Call("POST", "/v1/models/iris:predict", R"({"instances": [[1, 2, 3, 4, 5]]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("more than 4 values"), std::string::npos) << r.body;
+  r = Call("POST", "/v1/models/iris:predict", R"({"instances": [[1, 2, "x", 4]]})");
+  EXPECT_NE(r.body.find("instance 0 column 2 is not a number"), std::string::npos) << r.body;
+}
+
+TEST_F(ServiceTest, MetadataAndRepository) {
+  http::Response r = Call("GET", "/v2/models/breast_cancer");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find(R"("inputs":[{"name":"input__0","datatype":"FP32","shape":[-1,30]}])"),
+            std::string::npos) << r.body;
+  r = Call("POST", "/v2/repository/index", "");
+  EXPECT_NE(r.body.find(R"({"name":"iris","version":"1","state":"READY"})"), std::string::npos);
+  EXPECT_EQ(Call("POST", "/v2/repository/models/iris/unload").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/models/iris/ready").status, 404);
+  EXPECT_EQ(Call("POST", "/v2/repository/models/iris/load").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/models/iris/ready").status, 200);
+  EXPECT_EQ(Call("GET", "/v2/repository/index").status, 405);
+  EXPECT_EQ(Call("GET", "/openapi.json").body.rfind("{\n  \"openapi\"", 0), 0u);
+  EXPECT_NE(Call("GET", "/docs").body.find("SwaggerUIBundle"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inferd::api

@@ -1,0 +1,187 @@
+// KServe V1 protocol routes: model status and `:predict` with "instances"
+// given as arrays of numbers or as objects keyed by feature name.
+#include <simdjson.h>
+
+#include <limits>
+
+#include "api/http_status.h"
+#include "api/json_body.h"
+#include "api/service.h"
+#include "common/json_writer.h"
+
+namespace inferd::api {
+namespace od = simdjson::ondemand;
+namespace {
+
+constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
+
+// Reads one number-or-null cell; `where` names it in errors.
+Status ReadCell(od::value value, const std::string& where, float* out) {
+  od::json_type type;
+  if (value.type().get(type)) return InvalidArgument("invalid JSON at " + where);
+  if (type == od::json_type::null) {
+    *out = kMissing;
+    return Status::Ok();
+  }
+  double d;
+  if (type != od::json_type::number || value.get_double().get(d)) {
+    return InvalidArgument(where + " is not a number or null");
+  }
+  *out = static_cast<float>(d);
+  return Status::Ok();
+}
+
+// Appends one instance (array or object) as a row of `width` cells.
+Status AppendInstance(od::value instance, size_t row, const model::Servable& servable,
+                      std::vector<float>* rows) {
+  const int64_t width = servable.model->info().num_features;
+  const std::string where = "instance " + std::to_string(row);
+  od::json_type type;
+  if (instance.type().get(type)) return InvalidArgument("invalid JSON in " + where);
+  const size_t base = rows->size();
+  rows->resize(base + width, kMissing);
+  if (type == od::json_type::array) {
+    int64_t column = 0;
+    bool extra = false;
+    for (auto cell : instance.get_array()) {
+      od::value value;
+      if (cell.get(value)) return InvalidArgument("invalid JSON in " + where);
+      if (column == width) {
+        extra = true;
+        break;
+      }
+      RETURN_IF_ERROR(
+          ReadCell(value, where + " column " + std::to_string(column), &(*rows)[base + column]));
+      ++column;
+    }
+    if (extra || column != width) {
+      return InvalidArgument(where + " has " + (extra ? "more than " : "") +
+                             std::to_string(column) + " values; model '" + servable.name +
+                             "' takes " + std::to_string(width));
+    }
+    return Status::Ok();
+  }
+  if (type == od::json_type::object) {
+    if (servable.feature_index.empty()) {
+      return InvalidArgument("model '" + servable.name +
+                             "' has no feature names; send instances as arrays, or add "
+                             "feature_names to its config.json");
+    }
+    for (auto field : instance.get_object()) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return InvalidArgument("invalid JSON in " + where);
+      auto it = servable.feature_index.find(key);
+      if (it == servable.feature_index.end()) {
+        return InvalidArgument(where + " has unknown feature '" + std::string(key) + "'");
+      }
+      od::value value;
+      if (field.value().get(value)) return InvalidArgument("invalid JSON in " + where);
+      RETURN_IF_ERROR(ReadCell(value, where + " feature '" + std::string(key) + "'",
+                               &(*rows)[base + it->second]));
+    }
+    return Status::Ok();
+  }
+  return InvalidArgument(where + " must be an array of numbers or an object of features");
+}
+
+StatusOr<std::vector<float>> ParseInstances(const http::Request& request,
+                                            const model::Servable& servable, size_t* num_rows) {
+  thread_local od::parser parser;
+  simdjson::padded_string copy;
+  od::document doc;
+  simdjson::error_code err =
+      IterateJson(parser, request.body, request.body.size(), &copy, &doc);
+  od::object root;
+  if (err || doc.get_object().get(root)) {
+    return InvalidArgument("request body must be a JSON object with \"instances\"");
+  }
+  std::vector<float> rows;
+  bool found = false;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return InvalidArgument("invalid JSON in request body");
+    if (key != "instances" && key != "inputs") continue;
+    found = true;
+    od::array instances;
+    if (field.value().get_array().get(instances)) {
+      return InvalidArgument("\"" + std::string(key) + "\" must be an array");
+    }
+    for (auto element : instances) {
+      od::value instance;
+      if (element.get(instance)) return InvalidArgument("invalid JSON in instances");
+      RETURN_IF_ERROR(AppendInstance(instance, *num_rows, servable, &rows));
+      ++*num_rows;
+    }
+  }
+  if (!found) return InvalidArgument("request body has no \"instances\"");
+  if (!AtEnd(doc)) return InvalidArgument("trailing content after the JSON request body");
+  return rows;
+}
+
+class V1Api {
+ public:
+  explicit V1Api(const ServiceContext& context) : context_(context) {}
+
+  http::Response List() const {
+    std::string body;
+    JsonWriter json(&body);
+    json.BeginObject().Key("models").BeginArray();
+    for (const auto& name : context_.models->LoadedNames()) json.String(name);
+    json.EndArray().EndObject();
+    return JsonResponse(std::move(body));
+  }
+
+  http::Response Status(const PathParams& params) const {
+    auto servable = context_.models->Get(params.model, "");
+    if (!servable.ok()) return ErrorResponse(servable.status());
+    std::string body;
+    JsonWriter(&body).BeginObject().Key("name").String((*servable)->name).Key("ready").Bool(true)
+        .EndObject();
+    return JsonResponse(std::move(body));
+  }
+
+  http::Response Predict(const http::Request& request, const PathParams& params) const {
+    auto servable = context_.models->Get(params.model, "");
+    if (!servable.ok()) return ErrorResponse(servable.status());
+    const model::Servable& s = **servable;
+    size_t num_rows = 0;
+    auto rows = ParseInstances(request, s, &num_rows);
+    if (!rows.ok()) return ErrorResponse(rows.status());
+    std::vector<float> predictions;
+    if (auto st = s.Predict(rows->data(), static_cast<int64_t>(num_rows), &predictions);
+        !st.ok()) {
+      return ErrorResponse(st);
+    }
+    const int64_t per_row = s.model->info().num_outputs;
+    std::string body;
+    body.reserve(32 + predictions.size() * 12);
+    JsonWriter json(&body);
+    json.BeginObject().Key("predictions").BeginArray();
+    for (size_t r = 0; r < num_rows; ++r) {
+      if (per_row == 1) {
+        json.Float(predictions[r]);
+        continue;
+      }
+      json.BeginArray();
+      for (int64_t c = 0; c < per_row; ++c) json.Float(predictions[r * per_row + c]);
+      json.EndArray();
+    }
+    json.EndArray().EndObject();
+    return JsonResponse(std::move(body));
+  }
+
+ private:
+  ServiceContext context_;
+};
+
+}  // namespace
+
+void AddV1Routes(const ServiceContext& context, Router* router) {
+  auto api = std::make_shared<const V1Api>(context);
+  router->Add("GET", "/v1/models", [api](auto&, auto&) { return api->List(); });
+  router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->Status(p); });
+  router->Add("POST", "/v1/models/{model}:predict",
+              [api](auto& request, auto& p) { return api->Predict(request, p); });
+}
+
+}  // namespace inferd::api

@@ -1,0 +1,370 @@
+#include "http/server.h"
+
+// Boost 1.74's Asio uses std::exchange without including <utility> under C++20.
+#include <utility>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/json_writer.h"
+
+namespace inferd::http {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// How long a closing connection keeps reading (and discarding) what the client
+// still sends, so that the client sees our error reply instead of a reset.
+constexpr std::chrono::milliseconds kLingerTimeout{1000};
+constexpr size_t kDiscardBufferBytes = 4096;
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+}  // namespace
+
+class Connection;
+
+class Server::Impl {
+ public:
+  Impl(const Options& options, Handler handler)
+      : options_(options), handler_(std::move(handler)), ioc_(options.threads),
+        acceptor_(asio::make_strand(ioc_)), grace_timer_(ioc_) {}
+
+  Status Bind();
+  void Run();
+  void Shutdown(std::chrono::milliseconds grace);
+
+  uint16_t port() const { return port_; }
+  const Limits& limits() const { return options_.limits; }
+  Handler& handler() { return handler_; }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  int64_t connections() const {
+    std::lock_guard lock(conns_mu_);
+    return static_cast<int64_t>(conns_.size());
+  }
+
+  uint64_t Register(const std::shared_ptr<Connection>& conn);
+  void Unregister(uint64_t id);
+
+ private:
+  void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+
+  const Options options_;
+  Handler handler_;
+  std::atomic<bool> draining_{false};
+  uint16_t port_ = 0;
+
+  // Declared before ioc_ so that they outlive the connections ioc_ destroys.
+  mutable std::mutex conns_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns_;  // guarded by conns_mu_
+  uint64_t next_id_ = 0;                                           // guarded by conns_mu_
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer grace_timer_;
+};
+
+// One client connection: reads requests one at a time and writes the replies.
+// All of its work runs on its own strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket&& socket, Server::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Connection() { server_->Unregister(id_); }
+
+  void Start(bool over_connection_limit) {
+    id_ = server_->Register(shared_from_this());
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    if (over_connection_limit) {
+      return SendError(503, "too many connections (limit " +
+                                std::to_string(server_->limits().max_connections) +
+                                ", --max-connections)");
+    }
+    ReadHeader();
+  }
+
+  // Closes the connection if it is waiting for a request. Run on the strand.
+  void CloseIfIdle() {
+    if (idle_) {
+      beast::error_code ec;
+      stream_.socket().close(ec);
+    }
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  const Limits& limits() const { return server_->limits(); }
+
+  void ReadHeader() {
+    if (server_->draining()) return Close();
+    parser_.emplace();
+    parser_->header_limit(limits().max_header_bytes);
+    parser_->body_limit(limits().max_body_bytes);
+    idle_ = true;
+    stream_.expires_after(limits().idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Connection::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    idle_ = false;
+    if (ec) return OnReadError(ec, /*in_body=*/false);
+    if (auto length = parser_->content_length()) {
+      if (*length > limits().max_body_bytes) {
+        return SendError(413, "request body of " + std::to_string(*length) +
+                                  " bytes exceeds the limit of " +
+                                  std::to_string(limits().max_body_bytes) +
+                                  " bytes (--max-body-bytes)");
+      }
+      parser_->get().body().reserve(*length + kBodyPadding);
+    }
+    stream_.expires_after(limits().read_timeout);
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue") &&
+        !parser_->is_done()) {
+      return asio::async_write(
+          stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
+          [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (ec) return self->Close();
+            self->ReadBody();
+          });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec, bool in_body) {
+    if (ec == bhttp::error::header_limit) {
+      return SendError(431, "request headers exceed " +
+                                std::to_string(limits().max_header_bytes) +
+                                " bytes (--max-header-bytes)");
+    }
+    if (ec == bhttp::error::body_limit) {
+      return SendError(413, "request body exceeds the limit of " +
+                                std::to_string(limits().max_body_bytes) +
+                                " bytes (--max-body-bytes)");
+    }
+    if (ec == beast::error::timeout && in_body) {
+      return SendError(408, "request body not received within the read timeout of " +
+                                std::to_string(limits().read_timeout.count()) +
+                                " ms (--read-timeout-ms)");
+    }
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor) {
+      return Close();
+    }
+    SendError(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void OnBody(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec, /*in_body=*/true);
+    auto message = parser_->release();
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.headers.reserve(8);
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(message.body());
+    if (request.body.capacity() < request.body.size() + kBodyPadding) {
+      request.body.reserve(request.body.size() + kBodyPadding);
+    }
+    Response response;
+    try {
+      response = server_->handler()(request);
+    } catch (const std::exception& e) {
+      spdlog::error("handler failed on {} {}: {}", request.method, request.Path(), e.what());
+      response.status = 500;
+      response.body = JsonError("internal error");
+    }
+    Send(std::move(response), message.keep_alive());
+  }
+
+  void Send(Response response, bool keep_alive) {
+    reply_ = {};
+    reply_.version(11);
+    reply_.result(static_cast<unsigned>(response.status));
+    reply_.set(bhttp::field::server, "inferd");
+    reply_.set(bhttp::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) reply_.set(name, value);
+    reply_.body() = std::move(response.body);
+    reply_.keep_alive(keep_alive && !server_->draining());
+    reply_.prepare_payload();
+    stream_.expires_after(limits().read_timeout);
+    bhttp::async_write(stream_, reply_,
+                       beast::bind_front_handler(&Connection::OnWrite, shared_from_this()));
+  }
+
+  // Replies with a transport error and closes, without reading further requests.
+  void SendError(int status, const std::string& message) {
+    unread_input_ = true;
+    Response response;
+    response.status = status;
+    response.body = JsonError(message);
+    Send(std::move(response), /*keep_alive=*/false);
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    if (ec) return Close();
+    if (!reply_.keep_alive()) return unread_input_ ? LingerAndClose() : Close();
+    ReadHeader();
+  }
+
+  // Half-closes, then discards input until the client closes or kLingerTimeout
+  // passes, so a client still sending a body reads our reply before any reset.
+  void LingerAndClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    discard_ = std::make_unique<std::array<char, kDiscardBufferBytes>>();
+    stream_.expires_after(kLingerTimeout);
+    Discard();
+  }
+
+  void Discard() {
+    stream_.async_read_some(asio::buffer(*discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Discard();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl* server_;
+  uint64_t id_ = 0;
+  bool idle_ = false;
+  bool unread_input_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> reply_;
+  std::unique_ptr<std::array<char, kDiscardBufferBytes>> discard_;
+};
+
+Status Server::Impl::Bind() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) {
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(options_.host, "", ec);
+    if (ec || results.empty()) {
+      return InvalidArgument("cannot resolve --host '" + options_.host + "'");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + options_.host + ":" +
+                       std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+void Server::Impl::Accept() {
+  acceptor_.async_accept(asio::make_strand(ioc_),
+                         beast::bind_front_handler(&Server::Impl::OnAccept, this));
+}
+
+void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (draining()) return;
+  if (!ec) {
+    bool over_limit = connections() >= options_.limits.max_connections;
+    std::make_shared<Connection>(std::move(socket), this)->Start(over_limit);
+  } else if (ec == asio::error::operation_aborted) {
+    return;
+  } else {
+    spdlog::warn("accept failed: {}", ec.message());
+  }
+  Accept();
+}
+
+uint64_t Server::Impl::Register(const std::shared_ptr<Connection>& conn) {
+  std::lock_guard lock(conns_mu_);
+  uint64_t id = ++next_id_;
+  conns_[id] = conn;
+  return id;
+}
+
+void Server::Impl::Unregister(uint64_t id) {
+  std::lock_guard lock(conns_mu_);
+  conns_.erase(id);
+  if (draining() && conns_.empty()) ioc_.stop();
+}
+
+void Server::Impl::Run() {
+  Accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Impl::Shutdown(std::chrono::milliseconds grace) {
+  if (draining_.exchange(true, std::memory_order_acq_rel)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  grace_timer_.expires_after(grace);
+  grace_timer_.async_wait([this](beast::error_code ec) {
+    if (!ec) ioc_.stop();
+  });
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(conns_mu_);
+    if (conns_.empty()) ioc_.stop();
+    for (auto& [id, weak] : conns_) {
+      if (auto conn = weak.lock()) live.push_back(std::move(conn));
+    }
+  }
+  // Outside the lock: dropping the last reference runs ~Connection, which locks.
+  for (auto& conn : live) {
+    asio::post(conn->executor(), [conn] { conn->CloseIfIdle(); });
+  }
+}
+
+StatusOr<std::unique_ptr<Server>> Server::Create(const Options& options, Handler handler) {
+  if (options.threads < 1) return InvalidArgument("--threads must be at least 1");
+  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  RETURN_IF_ERROR(impl->Bind());
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Run() { impl_->Run(); }
+void Server::Shutdown(std::chrono::milliseconds grace) { impl_->Shutdown(grace); }
+int64_t Server::connections() const { return impl_->connections(); }
+
+}  // namespace inferd::http

@@ -1,0 +1,74 @@
+// Server: the HTTP/1.1 transport. Accepts connections, reads requests within
+// the configured limits and timeouts, hands each to a Handler, writes replies.
+//
+// It knows nothing of inference: a Handler maps a Request to a Response. Every
+// failure of the transport itself (malformed bytes, a body or header over its
+// limit, too many connections) is answered with a JSON `{"error": ...}` body and
+// the connection is closed; nothing a client sends can crash or wedge a worker.
+//
+// Threading: Run() drives `threads` I/O threads; the handler is called on them,
+// concurrently, so it must be thread-safe. Each connection is served by one
+// strand, so one connection's requests are handled in order. Shutdown() may be
+// called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "http/message.h"
+
+namespace inferd::http {
+
+// Every limit the transport enforces. Defaults are documented in README.md.
+struct Limits {
+  uint64_t max_body_bytes = 64ull << 20;  // larger bodies get 413 before being read
+  uint32_t max_header_bytes = 16 << 10;   // request line + headers; larger gets 431
+  uint32_t max_connections = 4096;        // further connections get 503 and are closed
+  // A connection waiting for (the rest of) a request's headers is closed after this.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // Once headers are in, the body must arrive, and the reply be taken, within this.
+  std::chrono::milliseconds read_timeout{30'000};
+};
+
+using Handler = std::function<Response(Request&)>;
+
+class Server {
+ public:
+  struct Options {
+    std::string host = "0.0.0.0";
+    uint16_t port = 9000;  // 0 picks a free port; see port()
+    int threads = 1;
+    Limits limits;
+  };
+
+  // Binds and listens. Fails with Unavailable when the address cannot be bound.
+  static StatusOr<std::unique_ptr<Server>> Create(const Options& options, Handler handler);
+  ~Server();
+
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+
+  // Serves until Shutdown has drained every connection or its grace ran out.
+  void Run();
+
+  // Stops accepting, closes idle connections, lets in-flight requests finish
+  // (their replies carry `Connection: close`), and makes Run return once no
+  // connection is left or `grace` has passed. Idempotent; thread-safe.
+  void Shutdown(std::chrono::milliseconds grace);
+
+  // Number of open connections.
+  int64_t connections() const;
+
+  class Impl;  // public only so that server.cc's Connection can name it
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inferd::http

@@ -1,0 +1,37 @@
+// ModelConfig: the optional per-model `config.json` of a model repository.
+//
+//   {
+//     "input_name": "input__0",          // V2 input tensor name
+//     "output_name": "output__0",        // V2 output tensor name
+//     "output_kind": "probability",      // or "margin"
+//     "feature_names": ["f0", "f1"],     // names for V1 object rows and docs
+//     "max_batch_size": 1024             // rows per request; 0 = server default
+//   }
+//
+// Every key is optional; unknown keys are rejected so that typos surface at
+// load time instead of being silently ignored. Defaults match Triton's FIL
+// backend so Triton clients work unchanged.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "model/model.h"
+
+namespace inferd::model {
+
+struct ModelConfig {
+  std::string input_name = "input__0";
+  std::string output_name = "output__0";
+  OutputKind output_kind = OutputKind::kProbability;
+  std::vector<std::string> feature_names;
+  int64_t max_batch_size = 0;  // 0: use the server-wide limit
+};
+
+// Parses a config.json document. Errors name the offending key.
+StatusOr<ModelConfig> ParseModelConfig(std::string_view json);
+
+}  // namespace inferd::model

@@ -1,0 +1,104 @@
+#include "model/xgboost_model.h"
+
+#include <xgboost/c_api.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <simdjson.h>
+
+namespace inferd::model {
+namespace {
+
+Status XgbError(const std::string& what) {
+  return InvalidArgument(what + ": " + XGBGetLastError());
+}
+
+// In-place prediction configuration; libxgboost 1.7 requires cache_id.
+constexpr char kPredictValueConfig[] =
+    R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+    R"( "strict_shape": false, "missing": NaN, "cache_id": 0})";
+constexpr char kPredictMarginConfig[] =
+    R"({"type": 1, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+    R"( "strict_shape": false, "missing": NaN, "cache_id": 0})";
+
+}  // namespace
+
+StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Load(const std::string& path) {
+  BoosterHandle handle = nullptr;
+  if (XGBoosterCreate(nullptr, 0, &handle) != 0) return Internal(XGBGetLastError());
+  std::unique_ptr<XgboostModel> model(new XgboostModel(handle));
+  if (XGBoosterLoadModel(handle, path.c_str()) != 0) {
+    return XgbError("cannot load XGBoost model '" + path + "'");
+  }
+  if (XGBoosterSetParam(handle, "nthread", "1") != 0) return XgbError("nthread");
+  RETURN_IF_ERROR(model->ReadInfo());
+  return model;
+}
+
+XgboostModel::~XgboostModel() { XGBoosterFree(booster_); }
+
+Status XgboostModel::ReadInfo() {
+  info_.runtime = "xgboost";
+  bst_ulong num_features = 0;
+  if (XGBoosterGetNumFeature(booster_, &num_features) != 0) return XgbError("num_feature");
+  info_.num_features = static_cast<int64_t>(num_features);
+
+  bst_ulong names_len = 0;
+  const char** names = nullptr;
+  if (XGBoosterGetStrFeatureInfo(booster_, "feature_name", &names_len, &names) != 0) {
+    return XgbError("feature_name");
+  }
+  info_.feature_names.assign(names, names + names_len);
+
+  bst_ulong config_len = 0;
+  const char* config = nullptr;
+  if (XGBoosterSaveJsonConfig(booster_, &config_len, &config) != 0) return XgbError("config");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(config, config_len).get(doc) != simdjson::SUCCESS) {
+    return Internal("libxgboost returned an unparsable configuration");
+  }
+  std::string_view objective, num_class;
+  if (doc["learner"]["objective"]["name"].get(objective) != simdjson::SUCCESS ||
+      doc["learner"]["learner_model_param"]["num_class"].get(num_class) !=
+          simdjson::SUCCESS) {
+    return Internal("libxgboost configuration lacks objective or num_class");
+  }
+  info_.objective = std::string(objective);
+  int64_t classes = std::atoll(std::string(num_class).c_str());
+  // multi:softmax yields one label per row; multi:softprob one value per class.
+  info_.num_outputs = (classes > 1 && info_.objective != "multi:softmax") ? classes : 1;
+  return Status::Ok();
+}
+
+Status XgboostModel::Predict(const float* rows, int64_t num_rows, OutputKind kind,
+                             std::vector<float>* out) const {
+  if (num_rows == 0) {
+    out->clear();
+    return Status::Ok();
+  }
+  char array_interface[160];
+  std::snprintf(array_interface, sizeof(array_interface),
+                R"({"data": [%llu, true], "shape": [%lld, %lld], "typestr": "<f4", "version": 3})",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(rows)),
+                static_cast<long long>(num_rows), static_cast<long long>(info_.num_features));
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  const char* config = kind == OutputKind::kMargin ? kPredictMarginConfig : kPredictValueConfig;
+  if (XGBoosterPredictFromDense(booster_, array_interface, config, nullptr, &shape, &dim,
+                                &result) != 0) {
+    return Internal(std::string("libxgboost prediction failed: ") + XGBGetLastError());
+  }
+  size_t total = 1;
+  for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+  if (total != static_cast<size_t>(num_rows * info_.num_outputs)) {
+    return Internal("libxgboost returned " + std::to_string(total) + " values for " +
+                    std::to_string(num_rows) + " rows");
+  }
+  out->assign(result, result + total);
+  return Status::Ok();
+}
+
+}  // namespace inferd::model

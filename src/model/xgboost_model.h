@@ -1,0 +1,39 @@
+// XgboostModel: a Model backed by libxgboost's in-place dense prediction.
+//
+// This is the reference runtime: its outputs are libxgboost's own. Loading reads
+// an XGBoost JSON (.json) or UBJSON (.ubj) model file. Predict is thread-safe:
+// libxgboost keeps in-place prediction results in thread-local storage, and the
+// booster is never mutated after Load. Each call uses one OpenMP thread, so
+// request-level parallelism comes from the server's threads.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "model/model.h"
+
+namespace inferd::model {
+
+class XgboostModel final : public Model {
+ public:
+  // Loads `path`, whose extension (.json or .ubj) names the format.
+  // Fails with InvalidArgument when the file is not a readable XGBoost model.
+  static StatusOr<std::unique_ptr<XgboostModel>> Load(const std::string& path);
+
+  ~XgboostModel() override;
+  XgboostModel(const XgboostModel&) = delete;
+  XgboostModel& operator=(const XgboostModel&) = delete;
+
+  const ModelInfo& info() const override { return info_; }
+  Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
+                 std::vector<float>* out) const override;
+
+ private:
+  explicit XgboostModel(void* booster) : booster_(booster) {}
+  Status ReadInfo();
+
+  void* booster_;  // BoosterHandle; owned
+  ModelInfo info_;
+};
+
+}  // namespace inferd::model
