@@ -122,7 +122,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnHeader(beast::error_code ec, size_t) {
     idle_ = false;
-    if (ec) return OnReadError(ec, /*in_body=*/false);
+    if (ec) return OnReadError(ec);
     if (auto length = parser_->content_length()) {
       if (*length > limits().max_body_bytes) {
         return SendError(413, "request body of " + std::to_string(*length) +
@@ -150,7 +150,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       beast::bind_front_handler(&Connection::OnBody, shared_from_this()));
   }
 
-  void OnReadError(beast::error_code ec, bool in_body) {
+  // Timeouts close the connection without a reply: the stream has already
+  // closed the socket, as nginx does for a client_body_timeout.
+  void OnReadError(beast::error_code ec) {
     if (ec == bhttp::error::header_limit) {
       return SendError(431, "request headers exceed " +
                                 std::to_string(limits().max_header_bytes) +
@@ -160,11 +162,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return SendError(413, "request body exceeds the limit of " +
                                 std::to_string(limits().max_body_bytes) +
                                 " bytes (--max-body-bytes)");
-    }
-    if (ec == beast::error::timeout && in_body) {
-      return SendError(408, "request body not received within the read timeout of " +
-                                std::to_string(limits().read_timeout.count()) +
-                                " ms (--read-timeout-ms)");
     }
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec == asio::error::eof || ec == beast::error::timeout ||
@@ -176,7 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void OnBody(beast::error_code ec, size_t) {
-    if (ec) return OnReadError(ec, /*in_body=*/true);
+    if (ec) return OnReadError(ec);
     auto message = parser_->release();
     Request request;
     request.method = std::string(message.method_string());

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Load benchmark: inferd against the FastAPI + XGBoost peer, side by side in one run.
+
+Serves the same model (tests/data/models/breast_cancer, 100 trees, 30 features) from
+both, and drives each in turn with wrk over loopback with the same V2 JSON requests
+(1 row and 64 rows). Prints requests/s, p50/p99 latency, errors, and inferd/peer
+ratios as a Markdown table. Only one server runs while it is measured.
+
+    bench/load.py [--duration 10] [--connections 16] [--threads 2]
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR = ROOT / "tests" / "data" / "models" / "breast_cancer"
+PEER = ROOT.parent / "shared" / "peers" / "fastapi-xgboost"
+
+
+def wait_ready(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/v2/health/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} never became ready")
+
+
+def make_body(rows, path):
+    lines = (ROOT / "tests" / "data" / "breast_cancer.csv").read_text().splitlines()[1:]
+    data = [[float(v) for v in line.split(",")[:-1]] for line in lines[:rows]]
+    body = {"inputs": [{"name": "input__0", "shape": [rows, 30], "datatype": "FP32",
+                        "data": data}]}
+    path.write_text(json.dumps(body))
+    return path
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if not m:
+        raise ValueError(f"unexpected wrk latency '{text}'")
+    value, unit = float(m.group(1)), m.group(2)
+    return {"us": value / 1000, "ms": value, "s": value * 1000, "m": value * 60000}[unit]
+
+
+def run_wrk(url, body_file, args):
+    out = subprocess.run(
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+         "-s", str(ROOT / "bench" / "post.lua"), url],
+        env={**os.environ, "BODY_FILE": str(body_file)}, capture_output=True, text=True,
+        check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
+
+
+def start(cmd, url, log):
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_ready(url)
+    return proc
+
+
+def stop(proc):
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=18101)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: run scripts/install-deps.sh")
+
+    tmp = Path(tempfile.mkdtemp(prefix="inferd-bench-"))
+    bodies = {"1 row": make_body(1, tmp / "1.json"), "64 rows": make_body(64, tmp / "64.json")}
+    cores = os.cpu_count()
+    inferd_url = f"http://127.0.0.1:{args.port}"
+    peer_url = f"http://127.0.0.1:{args.port + 1}"
+    systems = {
+        "inferd": ([str(ROOT / "build" / "inferd"), "serve", "--host", "127.0.0.1", "--port",
+                    str(args.port), "--model-repository", str(MODEL_DIR.parent),
+                    "--threads", str(cores)], inferd_url + "/v2/models/breast_cancer/infer",
+                   inferd_url),
+        "peer": (["bash", str(PEER / "run.sh"), str(MODEL_DIR / "1" / "model.json"),
+                  str(args.port + 1), "breast_cancer", str(cores)],
+                 peer_url + "/v2/models/breast_cancer/infer", peer_url),
+    }
+    results = {}
+    with open(tmp / "servers.log", "w") as log:
+        for name, (cmd, infer_url, base) in systems.items():
+            proc = start(cmd, base, log)
+            try:
+                for label, body in bodies.items():
+                    run_wrk(infer_url, body, argparse.Namespace(**{**vars(args), "duration": 2}))
+                    results[(name, label)] = run_wrk(infer_url, body, args)
+            finally:
+                stop(proc)
+
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback, "
+          f"{cores} cores, breast_cancer (100 trees, 30 features), V2 JSON\n")
+    print("| request | system | requests/s | p50 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|")
+    for label in bodies:
+        for name in systems:
+            r = results[(name, label)]
+            print(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.3f} | {r['p99']:.3f} "
+                  f"| {r['errors']} |")
+    print()
+    for label in bodies:
+        a, b = results[("inferd", label)], results[("peer", label)]
+        print(f"{label}: inferd/peer throughput {a['rps'] / b['rps']:.1f}x, "
+              f"p99 {a['p99'] / b['p99']:.2f} of the peer's")
+    shutil.rmtree(tmp)
+    failed = sum(results[(n, l)]["errors"] for n in systems for l in bodies)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Fixtures that run the real inferd binary on a free loopback port."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+BINARY = Path(os.environ.get("INFERD_BINARY", ROOT / "build" / "inferd"))
+LISTENING = re.compile(r"listening on [^ ]+:(\d+)")
+
+
+class InferdServer:
+    """A running `inferd serve`; its stdout/stderr are collected in `log`."""
+
+    def __init__(self, args, env=None, startup_timeout=20):
+        self.log = []
+        self._port_found = threading.Event()
+        self.port = None
+        self.proc = subprocess.Popen(
+            [str(BINARY), "serve", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})})
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._port_found.wait(startup_timeout):
+            self.stop()
+            raise RuntimeError("inferd did not start:\n" + "".join(self.log))
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.log.append(line)
+            m = LISTENING.search(line)
+            if m and not self._port_found.is_set():
+                self.port = int(m.group(1))
+                self._port_found.set()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/v2/health/ready", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("inferd not ready:\n" + "".join(self.log))
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Sends `sig`, waits, and returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(5)
+        return code
+
+
+@pytest.fixture
+def model_repo(tmp_path):
+    """A private copy of the demo model repository."""
+    repo = tmp_path / "models"
+    shutil.copytree(DATA / "models", repo)
+    return repo
+
+
+@pytest.fixture
+def start_server(model_repo):
+    """Starts inferd with extra flags; every server is stopped after the test."""
+    servers = []
+
+    def start(*args, env=None, repo=None):
+        server = InferdServer(["--host", "127.0.0.1", "--port", "0",
+                               "--model-repository", str(repo or model_repo), *args], env=env)
+        servers.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
+
+
+def read_csv(name):
+    """(feature names, rows of floats without the target) of a demo CSV."""
+    lines = (DATA / f"{name}.csv").read_text().splitlines()
+    header = lines[0].split(",")[:-1]
+    rows = [[float(v) for v in line.split(",")[:-1]] for line in lines[1:]]
+    return header, rows
+
+
+def read_expected(name):
+    """libxgboost's predictions for every row of a demo CSV (lists per row)."""
+    return [[float(v) for v in line.split()]
+            for line in (DATA / "expected" / f"{name}.txt").read_text().splitlines()]
