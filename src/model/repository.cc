@@ -7,13 +7,12 @@
 #include <set>
 #include <sstream>
 
+#include "common/names.h"
 #include "model/xgboost_model.h"
 
 namespace inferd::model {
 namespace fs = std::filesystem;
 namespace {
-
-constexpr size_t kMaxModelNameLength = 128;
 
 StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -41,16 +40,6 @@ Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>
                            " rows (max_batch_size / --max-batch-size)");
   }
   return model->Predict(rows, num_rows, config.output_kind, out);
-}
-
-bool IsValidModelName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxModelNameLength || name[0] == '.') return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 std::unique_ptr<ModelRepository> ModelRepository::Create(const Options& options) {
@@ -121,14 +110,14 @@ Status ModelRepository::LoadAll() {
   std::set<std::string> names;
   for (const auto& entry : it) {
     std::string name = entry.path().filename().string();
-    if (entry.is_directory() && IsValidModelName(name)) names.insert(name);
+    if (entry.is_directory() && IsValidName(name)) names.insert(name);
   }
   for (const auto& name : names) RETURN_IF_ERROR(Load(name));
   return Status::Ok();
 }
 
 Status ModelRepository::Load(std::string_view name) {
-  if (!IsValidModelName(name)) {
+  if (!IsValidName(name)) {
     return InvalidArgument("invalid model name '" + std::string(name) + "'");
   }
   auto versions = ReadModel(std::string(name));
@@ -186,7 +175,7 @@ std::vector<IndexEntry> ModelRepository::Index() const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
     std::string name = entry.path().filename().string();
-    if (entry.is_directory() && IsValidModelName(name)) on_disk.insert(name);
+    if (entry.is_directory() && IsValidName(name)) on_disk.insert(name);
   }
   std::shared_lock lock(mu_);
   std::vector<IndexEntry> out;

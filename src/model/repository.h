@@ -98,8 +98,4 @@ class ModelRepository {
   std::map<std::string, std::string, std::less<>> failures_;  // guarded by mu_
 };
 
-// True when `name` is a safe model name: 1-128 of [A-Za-z0-9_.-], not
-// starting with '.'. Names come from URLs, so this also blocks path traversal.
-bool IsValidModelName(std::string_view name);
-
 }  // namespace inferd::model

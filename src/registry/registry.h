@@ -1,0 +1,158 @@
+// Registry: registered models, their versions, aliases and tags, kept in a
+// Store — the model registry that MLflow clients and `inferd models` use and
+// that `inferd serve --store` serves from.
+//
+// A version records where its model file is (`source`, an artifact URI such
+// as mlflow-artifacts:/models/iris/abc/model.json), what produced it (params,
+// metrics, dataset lineage) and its tags. Version numbers count up from 1 per
+// model and are never reused while the model exists.
+//
+// Documents: `registered_models` keyed by name; `model_versions` keyed by
+// "<name>/<version as 10 digits>" with a `name` field (indexed). docs/store.md
+// lists their fields.
+//
+// Thread-safety: all methods are thread-safe (state lives in the Store).
+// Without transactions (FerretDB has none), multi-document changes (rename,
+// delete) are ordered so that an interruption leaves no dangling version: a
+// model document is written before and removed after its versions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace inferd::registry {
+
+struct RegisteredModel {
+  std::string name;
+  std::string description;
+  int64_t creation_timestamp = 0;  // ms since the epoch
+  int64_t last_updated_timestamp = 0;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, int64_t> aliases;  // alias -> version
+  int64_t last_version = 0;  // highest version number handed out; never reused
+};
+
+struct DatasetRef {
+  std::string name;
+  int64_t version = 0;
+  std::string md5;
+};
+
+struct ModelVersion {
+  std::string name;
+  int64_t version = 0;
+  std::string source;  // artifact URI of the model file (or of a folder holding it)
+  std::string run_id;
+  std::string status = "READY";  // MLflow's PENDING_REGISTRATION / FAILED_REGISTRATION / READY
+  std::string status_message;
+  std::string description;
+  std::string current_stage = "None";
+  int64_t creation_timestamp = 0;
+  int64_t last_updated_timestamp = 0;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, std::string> params;  // training parameters
+  std::map<std::string, double> metrics;      // holdout metrics
+  std::optional<DatasetRef> dataset;          // lineage: the data it was trained on
+  std::vector<std::string> aliases;           // filled on read from the model
+};
+
+// What CreateVersion needs; the rest is assigned.
+struct NewVersion {
+  std::string name;
+  std::string source;
+  std::string run_id;
+  std::string description;
+  std::map<std::string, std::string> tags;
+  std::map<std::string, std::string> params;
+  std::map<std::string, double> metrics;
+  std::optional<DatasetRef> dataset;
+};
+
+// MLflow's search arguments. `filter` follows MLflow's grammar: clauses
+// `<field> <op> '<value>'` joined by AND, fields name, tags.<key>, run_id,
+// source_path, version_number; ops =, !=, LIKE, ILIKE. order_by: "name",
+// "version_number", "creation_timestamp", "last_updated_timestamp", each with
+// optional ASC/DESC. page_token is the opaque token of the previous page.
+struct Search {
+  std::string filter;
+  int64_t max_results = 100;
+  std::vector<std::string> order_by;
+  std::string page_token;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;  // empty on the last page
+};
+
+class Registry {
+ public:
+  Registry(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+
+  // Errors: AlreadyExists for a taken name, InvalidArgument for a bad name,
+  // NotFound for a missing model or version, Unavailable when the store is down.
+  StatusOr<RegisteredModel> CreateModel(const std::string& name, const std::string& description,
+                                        const std::map<std::string, std::string>& tags);
+  StatusOr<RegisteredModel> GetModel(const std::string& name);
+  StatusOr<Page<RegisteredModel>> SearchModels(const Search& search);
+  StatusOr<RegisteredModel> UpdateModel(const std::string& name, const std::string& description);
+  StatusOr<RegisteredModel> RenameModel(const std::string& name, const std::string& new_name);
+  // Deletes the model and all its versions; artifacts stay, as in MLflow.
+  Status DeleteModel(const std::string& name);
+  Status SetModelTag(const std::string& name, const std::string& key, const std::string& value);
+  Status DeleteModelTag(const std::string& name, const std::string& key);
+
+  // Points `alias` at an existing version (moving it if set elsewhere).
+  Status SetAlias(const std::string& name, const std::string& alias, int64_t version);
+  Status DeleteAlias(const std::string& name, const std::string& alias);
+  StatusOr<ModelVersion> GetVersionByAlias(const std::string& name, const std::string& alias);
+
+  // Adds the next version of an existing model.
+  StatusOr<ModelVersion> CreateVersion(const NewVersion& version);
+  StatusOr<ModelVersion> GetVersion(const std::string& name, int64_t version);
+  // Every version of one model, ascending; cheaper than SearchVersions.
+  StatusOr<std::vector<ModelVersion>> ListVersions(const std::string& name);
+  StatusOr<Page<ModelVersion>> SearchVersions(const Search& search);
+  StatusOr<ModelVersion> UpdateVersion(const std::string& name, int64_t version,
+                                       const std::string& description);
+  StatusOr<ModelVersion> TransitionStage(const std::string& name, int64_t version,
+                                         const std::string& stage);
+  // Deletes a version; aliases pointing at it are removed.
+  Status DeleteVersion(const std::string& name, int64_t version);
+  Status SetVersionTag(const std::string& name, int64_t version, const std::string& key,
+                       const std::string& value);
+  Status DeleteVersionTag(const std::string& name, int64_t version, const std::string& key);
+
+  // The bytes of a version's model file and its name ("model.json" or
+  // "model.ubj"), resolved from its source in the store's artifacts.
+  struct ModelFile {
+    std::string filename;
+    std::string bytes;
+  };
+  StatusOr<ModelFile> ReadModelFile(const ModelVersion& version);
+
+ private:
+  Status PutModel(const RegisteredModel& model);
+  Status PutVersion(const ModelVersion& version);
+
+  store::Store* store_;
+  const Clock* clock_;
+};
+
+// Parses a version number as MLflow sends it (a decimal string).
+StatusOr<int64_t> ParseVersionNumber(std::string_view text);
+
+// The store blob id of an mlflow-artifacts:/ path ("artifacts/<path>"), and back.
+std::string ArtifactBlobId(std::string_view artifact_path);
+// InvalidArgument unless `uri` is mlflow-artifacts:/<path> (or mlflow-artifacts://host/<path>).
+StatusOr<std::string> ArtifactPathOfUri(std::string_view uri);
+
+}  // namespace inferd::registry

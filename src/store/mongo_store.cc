@@ -1,0 +1,478 @@
+#include "store/mongo_store.h"
+
+#include <mongoc/mongoc.h>
+
+// bson_t carries an alignment attribute that unique_ptr and vector ignore; harmless here.
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <random>
+
+namespace inferd::store {
+namespace {
+
+constexpr int32_t kServerSelectionTimeoutMs = 5000;
+constexpr int32_t kDuplicateKey = 11000;
+constexpr char kBlobs[] = "blobs";
+constexpr char kBlobChunks[] = "blob_chunks";
+// U+10FFFF: sorts after every UTF-8 string that starts with a given prefix.
+constexpr char kMaxCodePoint[] = "\xf4\x8f\xbf\xbf";
+
+struct BsonFree {
+  void operator()(bson_t* b) const { bson_destroy(b); }
+};
+using Bson = std::unique_ptr<bson_t, BsonFree>;
+
+Bson NewBson() { return Bson(bson_new()); }
+
+Status MongoError(const std::string& what, const bson_error_t& error) {
+  return Unavailable("MongoDB " + what + ": " + error.message);
+}
+
+// Builds {_id: id, ...fields of json}.
+StatusOr<Bson> ToBson(std::string_view id, std::string_view json) {
+  bson_error_t error;
+  Bson fields(bson_new_from_json(reinterpret_cast<const uint8_t*>(json.data()),
+                                 static_cast<ssize_t>(json.size()), &error));
+  if (!fields) return InvalidArgument(std::string("document is not valid JSON: ") + error.message);
+  Bson doc = NewBson();
+  bson_append_utf8(doc.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
+  bson_concat(doc.get(), fields.get());
+  return doc;
+}
+
+// The document as relaxed extended JSON, without its _id.
+std::string ToJson(const bson_t* doc) {
+  bson_t copy;
+  bson_init(&copy);
+  bson_copy_to_excluding_noinit(doc, &copy, "_id", nullptr);
+  size_t length = 0;
+  char* text = bson_as_relaxed_extended_json(&copy, &length);
+  std::string out(text, length);
+  bson_free(text);
+  bson_destroy(&copy);
+  return out;
+}
+
+std::string IdOf(const bson_t* doc) {
+  bson_iter_t it;
+  if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it)) {
+    uint32_t length = 0;
+    const char* s = bson_iter_utf8(&it, &length);
+    return std::string(s, length);
+  }
+  return {};
+}
+
+Bson IdSelector(std::string_view id) {
+  Bson selector = NewBson();
+  bson_append_utf8(selector.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
+  return selector;
+}
+
+}  // namespace
+
+class MongoStore::Impl {
+ public:
+  ~Impl() {
+    if (pool_) mongoc_client_pool_destroy(pool_);
+    if (uri_) mongoc_uri_destroy(uri_);
+  }
+
+  // A client borrowed from the pool and a collection handle, both returned on
+  // destruction.
+  class Lease {
+   public:
+    Lease(Impl* impl, std::string_view collection)
+        : pool_(impl->pool_), client_(mongoc_client_pool_pop(impl->pool_)) {
+      if (!collection.empty()) {
+        collection_ = mongoc_client_get_collection(client_, impl->database_.c_str(),
+                                                   std::string(collection).c_str());
+      }
+    }
+    ~Lease() {
+      if (collection_) mongoc_collection_destroy(collection_);
+      mongoc_client_pool_push(pool_, client_);
+    }
+    mongoc_client_t* client() { return client_; }
+    mongoc_collection_t* collection() { return collection_; }
+
+   private:
+    mongoc_client_pool_t* pool_;
+    mongoc_client_t* client_;
+    mongoc_collection_t* collection_ = nullptr;
+  };
+
+  Status Open(const std::string& uri_text) {
+    static std::once_flag init;
+    std::call_once(init, [] { mongoc_init(); });
+    bson_error_t error;
+    uri_ = mongoc_uri_new_with_error(uri_text.c_str(), &error);
+    if (!uri_) return InvalidArgument(std::string("invalid MongoDB URI: ") + error.message);
+    if (mongoc_uri_get_option_as_int32(uri_, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 0) == 0) {
+      mongoc_uri_set_option_as_int32(uri_, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                                     kServerSelectionTimeoutMs);
+    }
+    mongoc_uri_set_appname(uri_, "inferd");
+    const char* database = mongoc_uri_get_database(uri_);
+    database_ = database && *database ? database : "inferd";
+    pool_ = mongoc_client_pool_new(uri_);
+    mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
+    RETURN_IF_ERROR(Ping());
+    return CreateIndexes();
+  }
+
+  Status Ping() {
+    Lease lease(this, "");
+    Bson command = NewBson();
+    BSON_APPEND_INT32(command.get(), "ping", 1);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_client_command_simple(lease.client(), database_.c_str(), command.get(),
+                                           nullptr, &reply, &error);
+    bson_destroy(&reply);
+    return ok ? Status::Ok() : MongoError("unreachable", error);
+  }
+
+  Status CreateIndexes() {
+    struct Index {
+      const char* collection;
+      const char* field;
+    };
+    for (auto [collection, field] :
+         {Index{"model_versions", "name"}, Index{"predictions", "model"},
+          Index{"datasets", "name"}, Index{kBlobChunks, "blob"}}) {
+      Lease lease(this, "");
+      Bson command = NewBson();
+      BSON_APPEND_UTF8(command.get(), "createIndexes", collection);
+      bson_t indexes, index, key;
+      BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+      BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+      BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
+      BSON_APPEND_INT32(&key, field, 1);
+      bson_append_document_end(&index, &key);
+      BSON_APPEND_UTF8(&index, "name", (std::string(field) + "_1").c_str());
+      bson_append_document_end(&indexes, &index);
+      bson_append_array_end(command.get(), &indexes);
+      bson_t reply;
+      bson_error_t error;
+      bool ok = mongoc_client_write_command_with_opts(lease.client(), database_.c_str(),
+                                                      command.get(), nullptr, &reply, &error);
+      bson_destroy(&reply);
+      if (!ok) return MongoError(std::string("createIndexes on ") + collection, error);
+    }
+    return Status::Ok();
+  }
+
+  Status Insert(std::string_view collection, std::string_view id, std::string_view json) {
+    ASSIGN_OR_RETURN(Bson doc, ToBson(id, json));
+    Lease lease(this, collection);
+    bson_error_t error;
+    if (mongoc_collection_insert_one(lease.collection(), doc.get(), nullptr, nullptr, &error)) {
+      return Status::Ok();
+    }
+    if (error.code == kDuplicateKey) {
+      return AlreadyExists("'" + std::string(id) + "' already exists in " +
+                           std::string(collection));
+    }
+    return MongoError("insert", error);
+  }
+
+  Status Put(std::string_view collection, std::string_view id, std::string_view json) {
+    ASSIGN_OR_RETURN(Bson doc, ToBson(id, json));
+    return Replace(collection, id, doc.get());
+  }
+
+  Status Replace(std::string_view collection, std::string_view id, const bson_t* doc) {
+    Lease lease(this, collection);
+    Bson opts = NewBson();
+    BSON_APPEND_BOOL(opts.get(), "upsert", true);
+    bson_error_t error;
+    if (!mongoc_collection_replace_one(lease.collection(), IdSelector(id).get(), doc, opts.get(),
+                                       nullptr, &error)) {
+      return MongoError("replace", error);
+    }
+    return Status::Ok();
+  }
+
+  // Runs a find and hands each document to `fn`.
+  template <typename Fn>
+  Status Find(std::string_view collection, const bson_t* filter, const bson_t* opts, Fn fn) {
+    Lease lease(this, collection);
+    mongoc_cursor_t* cursor =
+        mongoc_collection_find_with_opts(lease.collection(), filter, opts, nullptr);
+    const bson_t* doc;
+    while (mongoc_cursor_next(cursor, &doc)) fn(doc);
+    bson_error_t error;
+    bool failed = mongoc_cursor_error(cursor, &error);
+    mongoc_cursor_destroy(cursor);
+    return failed ? MongoError("find", error) : Status::Ok();
+  }
+
+  StatusOr<std::string> Get(std::string_view collection, std::string_view id) {
+    std::optional<std::string> found;
+    RETURN_IF_ERROR(Find(collection, IdSelector(id).get(), nullptr,
+                         [&](const bson_t* doc) { found = ToJson(doc); }));
+    if (!found) {
+      return NotFound("'" + std::string(id) + "' not found in " + std::string(collection));
+    }
+    return *found;
+  }
+
+  // Deletes matching documents; returns how many.
+  StatusOr<int64_t> DeleteMatching(std::string_view collection, const bson_t* selector) {
+    Lease lease(this, collection);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_collection_delete_many(lease.collection(), selector, nullptr, &reply, &error);
+    bson_iter_t it;
+    int64_t deleted = 0;
+    if (ok && bson_iter_init_find(&it, &reply, "deletedCount")) deleted = bson_iter_as_int64(&it);
+    bson_destroy(&reply);
+    if (!ok) return MongoError("delete", error);
+    return deleted;
+  }
+
+  StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,
+                                       int64_t limit) {
+    Bson query = NewBson();
+    if (!filter.field.empty()) {
+      bson_append_utf8(query.get(), filter.field.c_str(), static_cast<int>(filter.field.size()),
+                       filter.value.data(), static_cast<int>(filter.value.size()));
+    }
+    Bson opts = NewBson();
+    bson_t sort;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "_id", 1);
+    bson_append_document_end(opts.get(), &sort);
+    if (limit > 0) BSON_APPEND_INT64(opts.get(), "limit", limit);
+    std::vector<Document> out;
+    RETURN_IF_ERROR(Find(collection, query.get(), opts.get(), [&](const bson_t* doc) {
+      out.push_back({IdOf(doc), ToJson(doc)});
+    }));
+    return out;
+  }
+
+  StatusOr<int64_t> InsertMany(std::string_view collection, const std::vector<Document>& docs) {
+    if (docs.empty()) return int64_t{0};
+    std::vector<Bson> owned;
+    std::vector<const bson_t*> pointers;
+    for (const auto& d : docs) {
+      ASSIGN_OR_RETURN(Bson doc, ToBson(d.id, d.json));
+      pointers.push_back(doc.get());
+      owned.push_back(std::move(doc));
+    }
+    Bson opts = NewBson();
+    BSON_APPEND_BOOL(opts.get(), "ordered", false);
+    Lease lease(this, collection);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_collection_insert_many(lease.collection(), pointers.data(), pointers.size(),
+                                            opts.get(), &reply, &error);
+    int64_t inserted = 0;
+    bool only_duplicates = true;
+    bson_iter_t it, errors;
+    if (bson_iter_init_find(&it, &reply, "insertedCount")) inserted = bson_iter_as_int64(&it);
+    if (!ok && bson_iter_init_find(&it, &reply, "writeErrors") && BSON_ITER_HOLDS_ARRAY(&it) &&
+        bson_iter_recurse(&it, &errors)) {
+      while (bson_iter_next(&errors)) {
+        bson_iter_t code;
+        if (!bson_iter_recurse(&errors, &code) || !bson_iter_find(&code, "code") ||
+            bson_iter_as_int64(&code) != kDuplicateKey) {
+          only_duplicates = false;
+        }
+      }
+    } else if (!ok) {
+      only_duplicates = false;
+    }
+    if (!ok && bson_iter_init_find(&it, &reply, "writeConcernErrors")) only_duplicates = false;
+    bson_destroy(&reply);
+    if (!ok && !only_duplicates) return MongoError("insert many", error);
+    return inserted;
+  }
+
+  StatusOr<int64_t> Count(std::string_view collection) {
+    Lease lease(this, collection);
+    Bson filter = NewBson();
+    bson_error_t error;
+    int64_t n = mongoc_collection_count_documents(lease.collection(), filter.get(), nullptr,
+                                                  nullptr, nullptr, &error);
+    if (n < 0) return MongoError("count", error);
+    return n;
+  }
+
+  // Blobs: a `blobs` document {_id, size, chunks, gen} names the generation of
+  // `blob_chunks` {_id: "<id>#<gen>#<n>", blob, gen, n, data} that holds the
+  // bytes. A write adds a new generation, points the blob at it, then drops
+  // the old ones, so a reader never sees a half-written blob.
+  Status PutBlob(std::string_view id, std::string_view bytes) {
+    static std::atomic<uint64_t> counter{0};
+    const std::string gen =
+        std::to_string(std::chrono::system_clock::now().time_since_epoch().count()) + "-" +
+        std::to_string(std::random_device{}()) + "-" + std::to_string(++counter);
+    int64_t chunks = 0;
+    for (size_t offset = 0; offset < bytes.size() || chunks == 0; offset += kChunkBytes) {
+      std::string_view piece = bytes.substr(offset, kChunkBytes);
+      Bson chunk = NewBson();
+      const std::string chunk_id = std::string(id) + "#" + gen + "#" + std::to_string(chunks);
+      BSON_APPEND_UTF8(chunk.get(), "_id", chunk_id.c_str());
+      bson_append_utf8(chunk.get(), "blob", 4, id.data(), static_cast<int>(id.size()));
+      BSON_APPEND_UTF8(chunk.get(), "gen", gen.c_str());
+      BSON_APPEND_INT64(chunk.get(), "n", chunks);
+      BSON_APPEND_BINARY(chunk.get(), "data", BSON_SUBTYPE_BINARY,
+                         reinterpret_cast<const uint8_t*>(piece.data()),
+                         static_cast<uint32_t>(piece.size()));
+      Lease lease(this, kBlobChunks);
+      bson_error_t error;
+      if (!mongoc_collection_insert_one(lease.collection(), chunk.get(), nullptr, nullptr,
+                                        &error)) {
+        return MongoError("blob chunk insert", error);
+      }
+      ++chunks;
+      if (piece.size() < kChunkBytes) break;
+    }
+    Bson meta = NewBson();
+    bson_append_utf8(meta.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
+    BSON_APPEND_INT64(meta.get(), "size", static_cast<int64_t>(bytes.size()));
+    BSON_APPEND_INT64(meta.get(), "chunks", chunks);
+    BSON_APPEND_UTF8(meta.get(), "gen", gen.c_str());
+    RETURN_IF_ERROR(Replace(kBlobs, id, meta.get()));
+    Bson stale = NewBson();
+    bson_append_utf8(stale.get(), "blob", 4, id.data(), static_cast<int>(id.size()));
+    bson_t ne;
+    BSON_APPEND_DOCUMENT_BEGIN(stale.get(), "gen", &ne);
+    BSON_APPEND_UTF8(&ne, "$ne", gen.c_str());
+    bson_append_document_end(stale.get(), &ne);
+    return DeleteMatching(kBlobChunks, stale.get()).status();
+  }
+
+  StatusOr<std::string> GetBlob(std::string_view id) {
+    std::string gen;
+    int64_t size = -1, chunks = 0;
+    RETURN_IF_ERROR(Find(kBlobs, IdSelector(id).get(), nullptr, [&](const bson_t* doc) {
+      bson_iter_t it;
+      if (bson_iter_init_find(&it, doc, "size")) size = bson_iter_as_int64(&it);
+      if (bson_iter_init_find(&it, doc, "chunks")) chunks = bson_iter_as_int64(&it);
+      if (bson_iter_init_find(&it, doc, "gen") && BSON_ITER_HOLDS_UTF8(&it)) {
+        gen = bson_iter_utf8(&it, nullptr);
+      }
+    }));
+    if (size < 0) return NotFound("blob '" + std::string(id) + "' not found");
+    Bson filter = NewBson();
+    bson_append_utf8(filter.get(), "blob", 4, id.data(), static_cast<int>(id.size()));
+    BSON_APPEND_UTF8(filter.get(), "gen", gen.c_str());
+    Bson opts = NewBson();
+    bson_t sort;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "n", 1);
+    bson_append_document_end(opts.get(), &sort);
+    std::string bytes;
+    bytes.reserve(static_cast<size_t>(size));
+    int64_t seen = 0;
+    RETURN_IF_ERROR(Find(kBlobChunks, filter.get(), opts.get(), [&](const bson_t* doc) {
+      bson_iter_t it;
+      if (bson_iter_init_find(&it, doc, "data") && BSON_ITER_HOLDS_BINARY(&it)) {
+        bson_subtype_t subtype;
+        uint32_t length = 0;
+        const uint8_t* data = nullptr;
+        bson_iter_binary(&it, &subtype, &length, &data);
+        bytes.append(reinterpret_cast<const char*>(data), length);
+        ++seen;
+      }
+    }));
+    if (seen != chunks || static_cast<int64_t>(bytes.size()) != size) {
+      return Unavailable("blob '" + std::string(id) + "' changed while being read; retry");
+    }
+    return bytes;
+  }
+
+  Status DeleteBlob(std::string_view id) {
+    ASSIGN_OR_RETURN(int64_t deleted, DeleteMatching(kBlobs, IdSelector(id).get()));
+    if (deleted == 0) return NotFound("blob '" + std::string(id) + "' not found");
+    Bson chunks = NewBson();
+    bson_append_utf8(chunks.get(), "blob", 4, id.data(), static_cast<int>(id.size()));
+    return DeleteMatching(kBlobChunks, chunks.get()).status();
+  }
+
+  StatusOr<std::vector<std::string>> ListBlobs(std::string_view prefix) {
+    Bson filter = NewBson();
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &range);
+    bson_append_utf8(&range, "$gte", 4, prefix.data(), static_cast<int>(prefix.size()));
+    const std::string upper = std::string(prefix) + kMaxCodePoint;
+    BSON_APPEND_UTF8(&range, "$lt", upper.c_str());
+    bson_append_document_end(filter.get(), &range);
+    Bson opts = NewBson();
+    bson_t sort;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "_id", 1);
+    bson_append_document_end(opts.get(), &sort);
+    std::vector<std::string> out;
+    RETURN_IF_ERROR(Find(kBlobs, filter.get(), opts.get(),
+                         [&](const bson_t* doc) { out.push_back(IdOf(doc)); }));
+    return out;
+  }
+
+ private:
+  mongoc_uri_t* uri_ = nullptr;
+  mongoc_client_pool_t* pool_ = nullptr;
+  std::string database_;
+};
+
+StatusOr<std::unique_ptr<MongoStore>> MongoStore::Open(const std::string& uri) {
+  auto impl = std::make_unique<Impl>();
+  RETURN_IF_ERROR(impl->Open(uri));
+  return std::unique_ptr<MongoStore>(new MongoStore(std::move(impl)));
+}
+
+MongoStore::MongoStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MongoStore::~MongoStore() = default;
+
+Status MongoStore::Ping() { return impl_->Ping(); }
+
+Status MongoStore::Insert(std::string_view collection, const Document& doc) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->Insert(collection, doc.id, doc.json);
+}
+Status MongoStore::Put(std::string_view collection, const Document& doc) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->Put(collection, doc.id, doc.json);
+}
+StatusOr<std::string> MongoStore::Get(std::string_view collection, std::string_view id) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->Get(collection, id);
+}
+Status MongoStore::Delete(std::string_view collection, std::string_view id) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  ASSIGN_OR_RETURN(int64_t deleted, impl_->DeleteMatching(collection, IdSelector(id).get()));
+  if (deleted == 0) {
+    return NotFound("'" + std::string(id) + "' not found in " + std::string(collection));
+  }
+  return Status::Ok();
+}
+StatusOr<std::vector<Document>> MongoStore::List(std::string_view collection,
+                                                 const Filter& filter, int64_t limit) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->List(collection, filter, limit);
+}
+StatusOr<int64_t> MongoStore::InsertMany(std::string_view collection,
+                                         const std::vector<Document>& docs) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->InsertMany(collection, docs);
+}
+StatusOr<int64_t> MongoStore::Count(std::string_view collection) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->Count(collection);
+}
+Status MongoStore::PutBlob(std::string_view id, std::string_view bytes) {
+  return impl_->PutBlob(id, bytes);
+}
+StatusOr<std::string> MongoStore::GetBlob(std::string_view id) { return impl_->GetBlob(id); }
+Status MongoStore::DeleteBlob(std::string_view id) { return impl_->DeleteBlob(id); }
+StatusOr<std::vector<std::string>> MongoStore::ListBlobs(std::string_view id_prefix) {
+  return impl_->ListBlobs(id_prefix);
+}
+
+}  // namespace inferd::store

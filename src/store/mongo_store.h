@@ -1,0 +1,52 @@
+// MongoStore: the Store on MongoDB, through the MongoDB C driver (libmongoc).
+//
+// Each collection is a MongoDB collection whose documents are the JSON
+// documents with `_id` set to the id, so they can be queried directly (for
+// instance with pymongo). Blobs are split into `blob_chunks` documents of at
+// most kChunkBytes (below MongoDB's 16 MB limit) with a `blobs` document
+// listing them. Operations stay within what MongoDB 7 and FerretDB 1.x both
+// serve: no transactions, TTL indexes or change streams.
+//
+// Thread-safe: each call borrows a client from a mongoc_client_pool_t.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace inferd::store {
+
+class MongoStore final : public Store {
+ public:
+  static constexpr size_t kChunkBytes = 4 << 20;
+
+  // Connects, checks the server answers and the credentials are accepted, and
+  // creates the indexes. `uri` is a mongodb:// URI; its path names the
+  // database (default "inferd").
+  static StatusOr<std::unique_ptr<MongoStore>> Open(const std::string& uri);
+  ~MongoStore() override;
+
+  std::string_view backend() const override { return "mongodb"; }
+  Status Ping() override;
+  Status Insert(std::string_view collection, const Document& doc) override;
+  Status Put(std::string_view collection, const Document& doc) override;
+  StatusOr<std::string> Get(std::string_view collection, std::string_view id) override;
+  Status Delete(std::string_view collection, std::string_view id) override;
+  StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,
+                                       int64_t limit) override;
+  StatusOr<int64_t> InsertMany(std::string_view collection,
+                               const std::vector<Document>& docs) override;
+  StatusOr<int64_t> Count(std::string_view collection) override;
+  Status PutBlob(std::string_view id, std::string_view bytes) override;
+  StatusOr<std::string> GetBlob(std::string_view id) override;
+  Status DeleteBlob(std::string_view id) override;
+  StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) override;
+
+ private:
+  class Impl;
+  explicit MongoStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inferd::store

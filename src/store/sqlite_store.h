@@ -1,0 +1,49 @@
+// SqliteStore: the Store on an embedded SQLite file, the default backend.
+//
+// Each collection is a table `(id TEXT PRIMARY KEY, doc TEXT)` holding the
+// JSON document; blobs live in `blobs(id TEXT PRIMARY KEY, data BLOB)`. The
+// file is opened in WAL mode with a busy timeout, so the server and the CLI
+// can use it at once. One connection, guarded by a mutex.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/store.h"
+
+struct sqlite3;
+
+namespace inferd::store {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating folders, file and schema as needed) the database at `path`.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  std::string_view backend() const override { return "sqlite"; }
+  Status Ping() override;
+  Status Insert(std::string_view collection, const Document& doc) override;
+  Status Put(std::string_view collection, const Document& doc) override;
+  StatusOr<std::string> Get(std::string_view collection, std::string_view id) override;
+  Status Delete(std::string_view collection, std::string_view id) override;
+  StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,
+                                       int64_t limit) override;
+  StatusOr<int64_t> InsertMany(std::string_view collection,
+                               const std::vector<Document>& docs) override;
+  StatusOr<int64_t> Count(std::string_view collection) override;
+  Status PutBlob(std::string_view id, std::string_view bytes) override;
+  StatusOr<std::string> GetBlob(std::string_view id) override;
+  Status DeleteBlob(std::string_view id) override;
+  StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) override;
+
+ private:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  Status Exec(const std::string& sql);  // requires mu_
+
+  std::mutex mu_;
+  sqlite3* db_;  // guarded by mu_; owned
+};
+
+}  // namespace inferd::store

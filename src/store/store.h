@@ -1,0 +1,111 @@
+// Store: where inferd keeps its state — the model registry, model artifacts,
+// datasets, prediction logs and feedback — so that every replica sees it.
+//
+// A Store is a set of named collections of JSON documents keyed by id, plus
+// binary blobs. It is deliberately small so that each backend stays simple
+// and one contract test suite (store_contract_test.cc) proves them alike:
+//   - SqliteStore: an embedded SQLite file, the default (sqlite_store.h);
+//   - MongoStore:  MongoDB through the MongoDB C driver (mongo_store.h).
+// Documents are JSON objects. Numbers read back as numbers; integers beyond
+// 2^53 should be stored as strings.
+//
+// Collections (created with their indexes on first use) are listed in
+// kCollections; docs/store.md documents their fields.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace inferd::store {
+
+inline constexpr std::string_view kRegisteredModels = "registered_models";
+inline constexpr std::string_view kModelVersions = "model_versions";
+inline constexpr std::string_view kDatasets = "datasets";
+inline constexpr std::string_view kPredictions = "predictions";
+inline constexpr std::string_view kFeedback = "feedback";
+inline constexpr std::string_view kCollections[] = {kRegisteredModels, kModelVersions, kDatasets,
+                                                    kPredictions, kFeedback};
+
+struct Document {
+  std::string id;
+  std::string json;  // a JSON object, without the id
+};
+
+// An equality filter on one top-level string field; an empty field matches all.
+struct Filter {
+  std::string field;
+  std::string value;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite" or "mongodb".
+  virtual std::string_view backend() const = 0;
+
+  // Checks that the store answers. Unavailable (with the reason) when not.
+  virtual Status Ping() = 0;
+
+  // Adds a document. AlreadyExists when the id is taken; nothing is changed then.
+  virtual Status Insert(std::string_view collection, const Document& doc) = 0;
+
+  // Adds or replaces a document.
+  virtual Status Put(std::string_view collection, const Document& doc) = 0;
+
+  // The document's JSON. NotFound when absent.
+  virtual StatusOr<std::string> Get(std::string_view collection, std::string_view id) = 0;
+
+  // Removes a document. NotFound when absent.
+  virtual Status Delete(std::string_view collection, std::string_view id) = 0;
+
+  // Documents matching `filter`, by ascending id, at most `limit` (0: all).
+  virtual StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,
+                                               int64_t limit = 0) = 0;
+
+  // Adds many documents at once; ids already present are skipped (so a
+  // replayed batch is never counted twice). Returns how many were added. On
+  // failure some may have been added; replaying the batch is safe.
+  virtual StatusOr<int64_t> InsertMany(std::string_view collection,
+                                       const std::vector<Document>& docs) = 0;
+
+  // Number of documents in a collection.
+  virtual StatusOr<int64_t> Count(std::string_view collection) = 0;
+
+  // Blobs (model artifacts): any size the backend's memory allows; MongoDB
+  // splits them into chunks below its 16 MB document limit.
+  virtual Status PutBlob(std::string_view id, std::string_view bytes) = 0;
+  virtual StatusOr<std::string> GetBlob(std::string_view id) = 0;  // NotFound when absent
+  virtual Status DeleteBlob(std::string_view id) = 0;              // NotFound when absent
+  virtual StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) = 0;
+};
+
+// Opens the store a URI names, creating its schema on first use:
+//   sqlite:///relative/path.db, sqlite:////absolute/path.db (SQLAlchemy's form)
+//   mongodb://user:pass@host:27017/inferd?authSource=admin
+// Unavailable with one clear line when the store cannot be reached or the
+// credentials are refused; InvalidArgument for a malformed URI.
+StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& uri);
+
+// The store URI from the environment: INFERD_STORE if set; else, when
+// MONGO_URL is set, mongodb://MONGO_USERNAME:MONGO_PASSWORD@MONGO_URL/MONGO_DB
+// (MONGO_DB defaults to "inferd"; authSource=admin when credentials are
+// given); else `fallback`.
+std::string StoreUriFromEnv(const std::string& fallback);
+
+// The URI with any password replaced by "***", for logs and errors.
+std::string RedactUri(std::string_view uri);
+
+// OK when `collection` is one of kCollections; InvalidArgument otherwise.
+Status CheckCollection(std::string_view collection);
+
+inline constexpr char kDefaultStoreUri[] = "sqlite:///inferd-data/inferd.db";
+
+}  // namespace inferd::store

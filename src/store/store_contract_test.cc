@@ -1,0 +1,197 @@
+// One contract, two backends: every test here runs against a real SQLite file
+// and a real MongoDB-wire server (FerretDB).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "store/ferretdb_test_server.h"
+#include "store/store.h"
+
+namespace inferd::store {
+namespace {
+
+FerretDbTestServer* ferretdb = nullptr;
+
+class FerretDbEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    ferretdb = new FerretDbTestServer(INFERD_FERRETDB);
+    Status st = ferretdb->Start();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  void TearDown() override {
+    delete ferretdb;
+    ferretdb = nullptr;
+  }
+};
+const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new FerretDbEnvironment);
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::string name = "t" + std::to_string(::getpid()) + "_" + std::to_string(counter_++);
+    if (GetParam() == "sqlite") {
+      dir_ = std::filesystem::temp_directory_path() / ("inferd-store-" + name);
+      std::filesystem::remove_all(dir_);
+      uri_ = "sqlite:///" + (dir_ / "sub" / "inferd.db").string();
+    } else {
+      ASSERT_NE(ferretdb, nullptr);
+      uri_ = ferretdb->Uri(name);
+    }
+    auto store = OpenStore(uri_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  static inline int counter_ = 0;
+  std::filesystem::path dir_;
+  std::string uri_;
+  std::unique_ptr<Store> store_;
+};
+
+// Parses JSON so comparisons ignore formatting differences between backends.
+std::string Canonical(const std::string& json) {
+  simdjson::dom::parser parser;
+  return simdjson::minify(parser.parse(json).value());
+}
+
+TEST_P(StoreContractTest, InsertGetPutDelete) {
+  EXPECT_EQ(store_->backend(), GetParam() == "sqlite" ? "sqlite" : "mongodb");
+  ASSERT_TRUE(store_->Ping().ok());
+  const std::string doc = R"({"name":"iris","n":3,"x":0.5,"tags":{"a":"b"},"list":[1,"two",null],"ok":true})";
+  ASSERT_TRUE(store_->Insert(kRegisteredModels, {"iris", doc}).ok());
+  EXPECT_EQ(store_->Insert(kRegisteredModels, {"iris", "{}"}).code(), StatusCode::kAlreadyExists);
+  auto got = store_->Get(kRegisteredModels, "iris");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Canonical(*got), Canonical(doc));
+
+  ASSERT_TRUE(store_->Put(kRegisteredModels, {"iris", R"({"name":"iris","n":4})"}).ok());
+  EXPECT_EQ(Canonical(*store_->Get(kRegisteredModels, "iris")), R"({"name":"iris","n":4})");
+  ASSERT_TRUE(store_->Put(kRegisteredModels, {"new", R"({"name":"new"})"}).ok());  // upsert
+
+  EXPECT_TRUE(store_->Delete(kRegisteredModels, "iris").ok());
+  EXPECT_EQ(store_->Delete(kRegisteredModels, "iris").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get(kRegisteredModels, "iris").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("no_such_collection", "x").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreContractTest, ListFiltersSortsAndLimits) {
+  for (std::string id : {"b/2", "a/1", "b/1", "c/1"}) {
+    std::string name = id.substr(0, 1);
+    ASSERT_TRUE(store_->Put(kModelVersions, {id, R"({"name":")" + name + R"("})"}).ok());
+  }
+  auto all = store_->List(kModelVersions, {});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  std::vector<std::string> ids;
+  for (const auto& d : *all) ids.push_back(d.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a/1", "b/1", "b/2", "c/1"}));
+  auto bs = store_->List(kModelVersions, {"name", "b"}, 1);
+  ASSERT_TRUE(bs.ok());
+  ASSERT_EQ(bs->size(), 1u);
+  EXPECT_EQ((*bs)[0].id, "b/1");
+  EXPECT_EQ(Canonical((*bs)[0].json), R"({"name":"b"})");
+  EXPECT_EQ(store_->List(kModelVersions, {"name", "z"})->size(), 0u);
+  EXPECT_EQ(*store_->Count(kModelVersions), 4);
+}
+
+TEST_P(StoreContractTest, InsertManySkipsIdsAlreadyPresent) {
+  std::vector<Document> batch;
+  for (int i = 0; i < 500; ++i) {
+    batch.push_back({"p" + std::to_string(i), R"({"model":"m","i":)" + std::to_string(i) + "}"});
+  }
+  std::vector<Document> first(batch.begin(), batch.begin() + 200);
+  ASSERT_EQ(*store_->InsertMany(kPredictions, first), 200);
+  auto replay = store_->InsertMany(kPredictions, batch);  // a replayed, larger batch
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  EXPECT_EQ(*replay, 300);
+  EXPECT_EQ(*store_->Count(kPredictions), 500);
+  EXPECT_EQ(*store_->InsertMany(kPredictions, {}), 0);
+}
+
+TEST_P(StoreContractTest, BlobsRoundTripAcrossChunks) {
+  std::string big(9 << 20, '\0');  // three MongoDB chunks
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 2654435761u >> 13);
+  ASSERT_TRUE(store_->PutBlob("models/iris/1/model.json", big).ok());
+  ASSERT_TRUE(store_->PutBlob("models/iris/2/model.json", "").ok());
+  ASSERT_TRUE(store_->PutBlob("other/x", "small").ok());
+  auto got = store_->GetBlob("models/iris/1/model.json");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == big);
+  EXPECT_EQ(*store_->GetBlob("models/iris/2/model.json"), "");
+  ASSERT_TRUE(store_->PutBlob("models/iris/1/model.json", "replaced").ok());
+  EXPECT_EQ(*store_->GetBlob("models/iris/1/model.json"), "replaced");
+  EXPECT_EQ(*store_->ListBlobs("models/"),
+            (std::vector<std::string>{"models/iris/1/model.json", "models/iris/2/model.json"}));
+  EXPECT_TRUE(store_->DeleteBlob("other/x").ok());
+  EXPECT_EQ(store_->GetBlob("other/x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteBlob("other/x").code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, ConcurrentWritersAllLand) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 50; ++i) {
+        std::string id = std::to_string(t) + "-" + std::to_string(i);
+        ASSERT_TRUE(store_->Insert(kFeedback, {id, R"({"v":1})"}).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(*store_->Count(kFeedback), 200);
+}
+
+TEST_P(StoreContractTest, SchemaSurvivesReopen) {
+  ASSERT_TRUE(store_->Put(kDatasets, {"d@1", R"({"name":"d"})"}).ok());
+  store_.reset();
+  auto again = OpenStore(uri_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Canonical(*(*again)->Get(kDatasets, "d@1")), R"({"name":"d"})");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "mongodb"),
+                         [](const auto& info) { return info.param; });
+
+TEST(StoreUriTest, UnreachableAndMalformedStoresSayWhy) {
+  auto down = OpenStore("mongodb://user:s3cret@127.0.0.1:1/inferd?serverSelectionTimeoutMS=300");
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(down.status().message().find("s3cret"), std::string::npos) << down.status().message();
+  EXPECT_NE(down.status().message().find("user:***@127.0.0.1:1"), std::string::npos)
+      << down.status().message();
+  EXPECT_EQ(OpenStore("postgres://x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("sqlite:///").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("sqlite:////proc/no/such/dir/x.db").status().code(),
+            StatusCode::kUnavailable);
+}
+
+TEST(StoreUriTest, EnvironmentComposesMongoUri) {
+  unsetenv("INFERD_STORE");
+  unsetenv("MONGO_URL");
+  EXPECT_EQ(StoreUriFromEnv(kDefaultStoreUri), kDefaultStoreUri);
+  setenv("MONGO_URL", "mongodb-0.mongodb:27017", 1);
+  EXPECT_EQ(StoreUriFromEnv(""), "mongodb://mongodb-0.mongodb:27017/inferd");
+  setenv("MONGO_USERNAME", "root", 1);
+  setenv("MONGO_PASSWORD", "p@ss:w/rd", 1);
+  setenv("MONGO_DB", "prod", 1);
+  EXPECT_EQ(StoreUriFromEnv(""),
+            "mongodb://root:p%40ss%3Aw%2Frd@mongodb-0.mongodb:27017/prod?authSource=admin");
+  setenv("INFERD_STORE", "sqlite:///x.db", 1);
+  EXPECT_EQ(StoreUriFromEnv(""), "sqlite:///x.db");
+  for (const char* v : {"INFERD_STORE", "MONGO_URL", "MONGO_USERNAME", "MONGO_PASSWORD", "MONGO_DB"}) {
+    unsetenv(v);
+  }
+  EXPECT_EQ(RedactUri("mongodb://a:b@h/x"), "mongodb://a:***@h/x");
+  EXPECT_EQ(RedactUri("mongodb://h:27017/x"), "mongodb://h:27017/x");
+}
+
+}  // namespace
+}  // namespace inferd::store
