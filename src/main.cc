@@ -9,15 +9,26 @@
 #include <cstdio>
 #include <thread>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "api/service.h"
+#include "cli/models_command.h"
 #include "http/server.h"
+#include "model/directory_source.h"
 #include "model/repository.h"
+#include "registry/registry.h"
+#include "registry/registry_source.h"
+#include "store/store.h"
 
 namespace {
 
+namespace store = inferd::store;
+
 struct ServeFlags {
   inferd::http::Server::Options server;
-  std::string model_repository = "./models";
+  std::string model_repository;
+  int64_t poll_interval_ms = 10'000;
   int64_t max_batch_size = 4096;
   int64_t idle_timeout_ms = 60'000;
   int64_t read_timeout_ms = 30'000;
@@ -32,8 +43,13 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--port", f->server.port, "Port to listen on (0: any free port)")
       ->envname("INFERD_PORT")->capture_default_str();
   serve->add_option("--model-repository", f->model_repository,
-                    "Folder of <model>/<version>/model.json (Triton layout)")
-      ->envname("INFERD_MODEL_REPOSITORY")->capture_default_str();
+                    "Serve a folder of <model>/<version>/model.json (Triton layout) instead of "
+                    "the registry in --store")
+      ->envname("INFERD_MODEL_REPOSITORY");
+  serve->add_option("--poll-interval-ms", f->poll_interval_ms,
+                    "How often to look for new versions and alias moves (0: never)")
+      ->envname("INFERD_POLL_INTERVAL_MS")->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
+      ->capture_default_str();
   serve->add_option("--threads", f->server.threads, "I/O and inference threads (default: cores)")
       ->envname("INFERD_THREADS")->check(CLI::Range(1, 1024))->capture_default_str();
   serve->add_option("--max-body-bytes", f->server.limits.max_body_bytes,
@@ -78,30 +94,86 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
-int Serve(ServeFlags& f) {
+// Prints "inferd: <message>" on stderr and returns exit code 1.
+int Fail(const inferd::Status& status) {
+  std::fprintf(stderr, "inferd: %s\n", status.message().c_str());
+  return 1;
+}
+
+// Calls `fn` every `interval` until Stop(). Thread-safe.
+class Poller {
+ public:
+  Poller(std::chrono::milliseconds interval, std::function<void()> fn)
+      : thread_([this, interval, fn = std::move(fn)] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+            lock.unlock();
+            fn();
+            lock.lock();
+          }
+        }) {}
+  ~Poller() { Stop(); }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+int Serve(ServeFlags& f, const std::string& store_uri) {
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   f.server.limits.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
   f.server.limits.read_timeout = std::chrono::milliseconds(f.read_timeout_ms);
   const sigset_t signals = BlockShutdownSignals();
 
+  auto opened = store::OpenStore(store_uri);
+  if (!opened.ok()) return Fail(opened.status());
+  std::unique_ptr<store::Store> store = std::move(opened).value();
+  inferd::registry::Registry registry(store.get(), inferd::SystemClock::Get());
+  std::unique_ptr<inferd::model::ModelSource> source;
+  if (f.model_repository.empty()) {
+    source = std::make_unique<inferd::registry::RegistrySource>(&registry);
+  } else {
+    source = std::make_unique<inferd::model::DirectorySource>(f.model_repository);
+  }
   auto models = inferd::model::ModelRepository::Create(
-      {.root = f.model_repository, .default_max_batch_size = f.max_batch_size});
+      {.source = source.get(), .default_max_batch_size = f.max_batch_size});
+  const char* admin_token = std::getenv("INFERD_ADMIN_TOKEN");
   inferd::api::Health health;
-  inferd::api::Service service(
-      {.models = models.get(), .health = &health, .server_version = INFERD_VERSION});
+  inferd::api::Service service({
+      .models = models.get(),
+      .health = &health,
+      .server_version = INFERD_VERSION,
+      .store = store.get(),
+      .registry = &registry,
+      .admin_token = admin_token ? admin_token : "",
+      .on_registry_change =
+          [&](const std::string&) {
+            if (f.model_repository.empty()) (void)models->Refresh();
+          },
+  });
   auto server = inferd::http::Server::Create(
       f.server, [&service](inferd::http::Request& request) { return service.Handle(request); });
-  if (!server.ok()) {
-    std::fprintf(stderr, "inferd: %s\n", server.status().message().c_str());
-    return 1;
-  }
-  if (auto st = models->LoadAll(); !st.ok()) {
-    std::fprintf(stderr, "inferd: %s\n", st.message().c_str());
-    return 1;
-  }
+  if (!server.ok()) return Fail(server.status());
+  if (auto st = models->LoadAll(); !st.ok()) return Fail(st);
   health.SetLoaded();
   for (const auto& entry : models->Index()) {
     spdlog::info("model {} version {} {}", entry.name, entry.version, entry.state);
+  }
+  std::optional<Poller> poller;
+  if (f.poll_interval_ms > 0) {
+    poller.emplace(std::chrono::milliseconds(f.poll_interval_ms), [&] {
+      if (auto st = models->Refresh(); !st.ok()) spdlog::warn("refresh: {}", st.message());
+    });
   }
 
   std::thread waiter([&] {
@@ -111,12 +183,61 @@ int Serve(ServeFlags& f) {
     health.SetDraining();
     (*server)->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
   });
-  spdlog::info("inferd {} listening on {}:{} with {} threads", INFERD_VERSION, f.server.host,
-               (*server)->port(), f.server.threads);
+  spdlog::info("inferd {} listening on {}:{} with {} threads, store {}", INFERD_VERSION,
+               f.server.host, (*server)->port(), f.server.threads, store::RedactUri(store_uri));
   (*server)->Run();
   waiter.join();
+  if (poller) poller->Stop();
   spdlog::info("inferd stopped");
   return 0;
+}
+
+struct ModelsFlags {
+  std::string name;
+  std::string alias;
+  std::string file;
+  std::string description;
+  int64_t version = 0;
+};
+
+int RunModels(CLI::App* models, ModelsFlags& f, const std::string& store_uri) {
+  auto opened = store::OpenStore(store_uri);
+  if (!opened.ok()) return Fail(opened.status());
+  inferd::registry::Registry registry(opened->get(), inferd::SystemClock::Get());
+  inferd::Status st;
+  const std::string command = models->get_subcommands().front()->get_name();
+  if (command == "list") {
+    st = inferd::cli::ListModels(registry);
+  } else if (command == "show") {
+    st = inferd::cli::ShowModel(registry, f.name);
+  } else if (command == "register") {
+    st = inferd::cli::RegisterModel(registry, **opened,
+                                    {f.name, f.file, f.alias, f.description}).status();
+  } else if (command == "alias") {
+    st = inferd::cli::SetAlias(registry, f.name, f.alias, f.version);
+  } else if (command == "delete") {
+    st = inferd::cli::DeleteModel(registry, f.name, f.version);
+  }
+  return st.ok() ? 0 : Fail(st);
+}
+
+void AddModelsCommands(CLI::App* models, ModelsFlags* f) {
+  models->require_subcommand(1);
+  models->add_subcommand("list", "List registered models");
+  auto* show = models->add_subcommand("show", "Show a model's versions, aliases and lineage");
+  show->add_option("name", f->name)->required();
+  auto* reg = models->add_subcommand("register", "Upload a model file as a new version");
+  reg->add_option("name", f->name)->required();
+  reg->add_option("--file", f->file, "XGBoost model (.json or .ubj)")->required();
+  reg->add_option("--alias", f->alias, "Point this alias (e.g. production) at the new version");
+  reg->add_option("--description", f->description);
+  auto* alias = models->add_subcommand("alias", "Point an alias at a version");
+  alias->add_option("name", f->name)->required();
+  alias->add_option("alias", f->alias)->required();
+  alias->add_option("version", f->version)->required()->check(CLI::PositiveNumber);
+  auto* del = models->add_subcommand("delete", "Delete a model, or one version of it");
+  del->add_option("name", f->name)->required();
+  del->add_option("--version", f->version, "Only this version")->check(CLI::PositiveNumber);
 }
 
 }  // namespace
@@ -125,11 +246,21 @@ int main(int argc, char** argv) {
   CLI::App app{"inferd: serve, register, train and monitor XGBoost models"};
   app.set_version_flag("--version", INFERD_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // so `inferd serve --store URI` works as well as `inferd --store URI serve`
+  std::string store_uri = store::StoreUriFromEnv(store::kDefaultStoreUri);
+  app.add_option("--store", store_uri,
+                 "sqlite:///relative.db, sqlite:////absolute.db or mongodb://user:pass@host/db "
+                 "(env INFERD_STORE, or MONGO_URL + MONGO_USERNAME + MONGO_PASSWORD + MONGO_DB)")
+      ->capture_default_str();
   ServeFlags serve_flags;
   CLI::App* serve = app.add_subcommand("serve", "Serve models over KServe V2 / V1 HTTP");
   AddServeFlags(serve, &serve_flags);
+  ModelsFlags models_flags;
+  CLI::App* models = app.add_subcommand("models", "Manage the model registry");
+  AddModelsCommands(models, &models_flags);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
-  if (serve->parsed()) return Serve(serve_flags);
+  if (serve->parsed()) return Serve(serve_flags, store_uri);
+  if (models->parsed()) return RunModels(models, models_flags, store_uri);
   return 0;
 }

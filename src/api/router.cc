@@ -23,6 +23,7 @@ void Router::Add(std::string method, std::string_view pattern, RouteFn fn) {
   Route route{std::move(method), {}, std::move(fn)};
   for (std::string_view part : SplitPath(pattern)) {
     Segment segment{Segment::Kind::kLiteral, std::string(part)};
+    if (part == "{path...}") segment = {Segment::Kind::kRest, ""};
     for (auto [name, kind] : {std::pair{"{model}", Segment::Kind::kModel},
                               std::pair{"{version}", Segment::Kind::kVersion}}) {
       if (part.starts_with(name)) {
@@ -37,10 +38,18 @@ void Router::Add(std::string method, std::string_view pattern, RouteFn fn) {
 
 bool Router::Match(const Route& route, const std::vector<std::string_view>& parts,
                    PathParams* params) {
-  if (route.segments.size() != parts.size()) return false;
-  for (size_t i = 0; i < parts.size(); ++i) {
+  const bool rest = !route.segments.empty() && route.segments.back().kind == Segment::Kind::kRest;
+  if (rest ? parts.size() < route.segments.size() : route.segments.size() != parts.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < route.segments.size(); ++i) {
     const Segment& segment = route.segments[i];
     std::string_view part = parts[i];
+    if (segment.kind == Segment::Kind::kRest) {
+      const char* end = parts.back().data() + parts.back().size();
+      params->path = std::string_view(part.data(), end - part.data());
+      return !params->path.empty();
+    }
     if (segment.kind == Segment::Kind::kLiteral) {
       if (part != segment.literal) return false;
       continue;

@@ -3,8 +3,9 @@
 // 405 with an Allow header; an unknown path gets 404. Both use the V2 error
 // shape. Routes are added at start-up; Dispatch is then thread-safe.
 //
-// Pattern segments are literals, `{model}`, `{version}`, or a parameter with a
-// literal suffix such as `{model}:predict` (KServe V1's verb syntax).
+// Pattern segments are literals, `{model}`, `{version}`, a parameter with a
+// literal suffix such as `{model}:predict` (KServe V1's verb syntax), or, last,
+// `{path...}`, which takes the rest of the path (one or more segments).
 #pragma once
 
 #include <functional>
@@ -19,6 +20,7 @@ namespace inferd::api {
 struct PathParams {
   std::string_view model;
   std::string_view version;
+  std::string_view path;  // `{path...}`, still percent-encoded
 };
 
 class Router {
@@ -30,7 +32,7 @@ class Router {
 
  private:
   struct Segment {
-    enum class Kind { kLiteral, kModel, kVersion } kind;
+    enum class Kind { kLiteral, kModel, kVersion, kRest } kind;
     std::string literal;  // the literal, or a parameter's required suffix
   };
   struct Route {

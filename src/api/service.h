@@ -6,11 +6,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "api/router.h"
 #include "http/message.h"
 #include "model/repository.h"
+#include "registry/registry.h"
+#include "store/store.h"
 
 namespace inferd::api {
 
@@ -34,7 +37,18 @@ struct ServiceContext {
   model::ModelRepository* models = nullptr;
   Health* health = nullptr;
   std::string server_version;
+  store::Store* store = nullptr;           // registry routes are off when null
+  registry::Registry* registry = nullptr;  // likewise
+  // When set, mutating routes (registry, artifacts, repository load/unload)
+  // require `Authorization: Bearer <admin_token>`.
+  std::string admin_token;
+  // Called after a registry change that may alter what is served (may be empty).
+  std::function<void(const std::string& model)> on_registry_change;
 };
+
+// OK when no admin token is configured or the request carries it;
+// Unauthenticated without credentials, PermissionDenied with wrong ones.
+Status CheckAdmin(const ServiceContext& context, const http::Request& request);
 
 class Service {
  public:
@@ -49,5 +63,6 @@ class Service {
 void AddV2Routes(const ServiceContext& context, Router* router);
 void AddV1Routes(const ServiceContext& context, Router* router);
 void AddDocsRoutes(Router* router);
+void AddMlflowRoutes(const ServiceContext& context, Router* router);
 
 }  // namespace inferd::api

@@ -1,6 +1,8 @@
 // The whole API through Service::Handle: real models, no network.
 #include "api/service.h"
 
+#include "model/directory_source.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -10,8 +12,7 @@ namespace {
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    models_ = model::ModelRepository::Create(
-        {.root = std::string(INFERD_TEST_DATA) + "/models", .default_max_batch_size = 64});
+    models_ = model::ModelRepository::Create({.source = &source_, .default_max_batch_size = 64});
     ASSERT_TRUE(models_->LoadAll().ok());
     service_ = std::make_unique<Service>(
         ServiceContext{.models = models_.get(), .health = &health_, .server_version = "test"});
@@ -25,6 +26,7 @@ class ServiceTest : public ::testing::Test {
     return service_->Handle(r);
   }
 
+  model::DirectorySource source_{std::string(INFERD_TEST_DATA) + "/models"};
   std::unique_ptr<model::ModelRepository> models_;
   Health health_;
   std::unique_ptr<Service> service_;

@@ -19,3 +19,13 @@ std::string_view Request::Path() const {
 }
 
 }  // namespace inferd::http
+
+namespace inferd::http {
+
+std::string_view Request::Query() const {
+  std::string_view t = target;
+  size_t q = t.find('?');
+  return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+}  // namespace inferd::http

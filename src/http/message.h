@@ -24,6 +24,8 @@ struct Request {
   std::string_view Header(std::string_view name) const;
   // The path part of `target`, without the query string.
   std::string_view Path() const;
+  // The raw query string (after '?'), or "".
+  std::string_view Query() const;
 };
 
 // Spare capacity the server reserves after a request body (simdjson's padding).

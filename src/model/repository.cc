@@ -1,33 +1,24 @@
 #include "model/repository.h"
 
 #include <charconv>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
 #include <set>
-#include <sstream>
 
 #include "common/names.h"
 #include "model/xgboost_model.h"
 
 namespace inferd::model {
-namespace fs = std::filesystem;
 namespace {
 
-StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open " + path.string());
-  std::ostringstream data;
-  data << in.rdbuf();
-  return data.str();
-}
-
-// Parses a positive decimal version; nullopt otherwise.
 std::optional<int64_t> ParseVersion(std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
   return v;
+}
+
+StatusOr<std::unique_ptr<XgboostModel>> LoadFile(const VersionFile& file) {
+  if (!file.path.empty()) return XgboostModel::Load(file.path);
+  return XgboostModel::LoadBytes(file.bytes, file.filename);
 }
 
 }  // namespace
@@ -46,37 +37,22 @@ std::unique_ptr<ModelRepository> ModelRepository::Create(const Options& options)
   return std::unique_ptr<ModelRepository>(new ModelRepository(options));
 }
 
-StatusOr<std::shared_ptr<const ModelRepository::VersionMap>> ModelRepository::ReadModel(
-    const std::string& name) const {
-  const fs::path dir = fs::path(options_.root) / name;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return NotFound("model '" + name + "' has no folder in the repository " + options_.root);
-  }
-  ModelConfig config;
-  if (fs::exists(dir / "config.json", ec)) {
-    ASSIGN_OR_RETURN(std::string text, ReadFile(dir / "config.json"));
-    ASSIGN_OR_RETURN(config, ParseModelConfig(text));
-  }
-  auto versions = std::make_shared<VersionMap>();
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (!entry.is_directory()) continue;
-    auto version = ParseVersion(entry.path().filename().string());
-    if (!version) continue;
-    fs::path file = entry.path() / "model.json";
-    if (!fs::exists(file)) file = entry.path() / "model.ubj";
-    if (!fs::exists(file)) continue;
-    auto loaded = XgboostModel::Load(file.string());
-    if (!loaded.ok()) {
-      return Status(loaded.status().code(), "model '" + name + "' version " +
-                                                std::to_string(*version) + ": " +
-                                                loaded.status().message());
+StatusOr<std::shared_ptr<const ModelRepository::Loaded>> ModelRepository::Build(
+    const std::string& name, const ModelSpec& spec) const {
+  auto loaded = std::make_shared<Loaded>();
+  const ModelConfig& config = spec.config;
+  for (const VersionFile& file : spec.versions) {
+    auto model = LoadFile(file);
+    if (!model.ok()) {
+      return Status(model.status().code(), "model '" + name + "' version " +
+                                               std::to_string(file.version) + ": " +
+                                               model.status().message());
     }
     auto servable = std::make_shared<Servable>();
     servable->name = name;
-    servable->version = *version;
+    servable->version = file.version;
     servable->config = config;
-    servable->model = std::move(loaded).value();
+    servable->model = std::move(model).value();
     const ModelInfo& info = servable->model->info();
     servable->feature_names = config.feature_names.empty() ? info.feature_names
                                                            : config.feature_names;
@@ -92,27 +68,21 @@ StatusOr<std::shared_ptr<const ModelRepository::VersionMap>> ModelRepository::Re
     }
     servable->max_batch_size =
         config.max_batch_size > 0 ? config.max_batch_size : options_.default_max_batch_size;
-    (*versions)[*version] = std::move(servable);
+    loaded->versions[file.version] = std::move(servable);
   }
-  if (ec) return Unavailable("cannot list " + dir.string() + ": " + ec.message());
-  if (versions->empty()) {
-    return InvalidArgument("model '" + name +
-                           "' has no version folder (a positive integer) holding "
-                           "model.json or model.ubj");
+  if (loaded->versions.empty()) return InvalidArgument("model '" + name + "' has no version");
+  loaded->default_version = spec.default_version.value_or(loaded->versions.rbegin()->first);
+  if (!loaded->versions.contains(loaded->default_version)) {
+    return Internal("model '" + name + "': default version " +
+                    std::to_string(loaded->default_version) + " is not among its versions");
   }
-  return std::shared_ptr<const VersionMap>(std::move(versions));
+  return std::shared_ptr<const Loaded>(std::move(loaded));
 }
 
 Status ModelRepository::LoadAll() {
-  std::error_code ec;
-  fs::directory_iterator it(options_.root, ec);
-  if (ec) return NotFound("cannot read model repository " + options_.root + ": " + ec.message());
-  std::set<std::string> names;
-  for (const auto& entry : it) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_directory() && IsValidName(name)) names.insert(name);
-  }
-  for (const auto& name : names) RETURN_IF_ERROR(Load(name));
+  std::lock_guard load(load_mu_);
+  ASSIGN_OR_RETURN(auto names, options_.source->ListModels());
+  for (const auto& name : names) RETURN_IF_ERROR(LoadLocked(name));
   return Status::Ok();
 }
 
@@ -120,23 +90,69 @@ Status ModelRepository::Load(std::string_view name) {
   if (!IsValidName(name)) {
     return InvalidArgument("invalid model name '" + std::string(name) + "'");
   }
-  auto versions = ReadModel(std::string(name));
+  std::lock_guard load(load_mu_);
+  return LoadLocked(std::string(name));
+}
+
+Status ModelRepository::LoadLocked(const std::string& name) {
+  auto fingerprint = options_.source->Fingerprint(name);
+  auto record_failure = [&](const Status& st) {
+    std::unique_lock lock(mu_);
+    failures_[name] = st.message();
+    if (fingerprint.ok()) failed_fingerprints_[name] = *fingerprint;
+    return st;
+  };
+  if (!fingerprint.ok()) return record_failure(fingerprint.status());
+  auto spec = options_.source->ReadModel(name);
+  if (!spec.ok()) return record_failure(spec.status());
+  auto built = Build(name, *spec);
+  if (!built.ok()) return record_failure(built.status());
+  auto loaded = std::const_pointer_cast<Loaded>(std::move(built).value());
+  loaded->fingerprint = std::move(fingerprint).value();
   std::unique_lock lock(mu_);
-  if (!versions.ok()) {
-    failures_[std::string(name)] = versions.status().message();
-    return versions.status();
-  }
-  failures_.erase(std::string(name));
-  models_[std::string(name)] = std::move(versions).value();
+  failures_.erase(name);
+  failed_fingerprints_.erase(name);
+  models_[name] = std::move(loaded);
   return Status::Ok();
 }
 
 Status ModelRepository::Unload(std::string_view name) {
+  std::lock_guard load(load_mu_);
   std::unique_lock lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("model '" + std::string(name) + "' is not loaded");
   models_.erase(it);
   return Status::Ok();
+}
+
+Status ModelRepository::Refresh() {
+  std::lock_guard load(load_mu_);
+  ASSIGN_OR_RETURN(auto names, options_.source->ListModels());
+  Status first;
+  for (const auto& name : names) {
+    auto fingerprint = options_.source->Fingerprint(name);
+    if (!fingerprint.ok()) {
+      if (first.ok()) first = fingerprint.status();
+      continue;
+    }
+    {
+      std::shared_lock lock(mu_);
+      auto it = models_.find(name);
+      if (it != models_.end() && it->second->fingerprint == *fingerprint) continue;
+      auto failed = failed_fingerprints_.find(name);
+      if (failed != failed_fingerprints_.end() && failed->second == *fingerprint) {
+        continue;  // already failed on exactly this content; wait for a change
+      }
+    }
+    Status st = LoadLocked(name);
+    if (!st.ok()) {
+      if (first.ok()) first = st;
+    }
+  }
+  const std::set<std::string> offered(names.begin(), names.end());
+  std::unique_lock lock(mu_);
+  std::erase_if(models_, [&](const auto& entry) { return !offered.contains(entry.first); });
+  return first;
 }
 
 StatusOr<std::shared_ptr<const Servable>> ModelRepository::Get(std::string_view name,
@@ -152,11 +168,11 @@ StatusOr<std::shared_ptr<const Servable>> ModelRepository::Get(std::string_view 
   std::shared_lock lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("unknown model '" + std::string(name) + "'");
-  const VersionMap& versions = *it->second;
-  if (!wanted) return versions.rbegin()->second;
-  auto v = versions.find(*wanted);
-  if (v == versions.end()) {
-    return NotFound("model '" + std::string(name) + "' has no version " + std::string(version));
+  const Loaded& loaded = *it->second;
+  auto v = loaded.versions.find(wanted.value_or(loaded.default_version));
+  if (v == loaded.versions.end()) {
+    return NotFound("model '" + std::string(name) + "' has no version " + std::string(version) +
+                    " loaded");
   }
   return v->second;
 }
@@ -166,26 +182,24 @@ StatusOr<std::vector<int64_t>> ModelRepository::Versions(std::string_view name) 
   auto it = models_.find(name);
   if (it == models_.end()) return NotFound("unknown model '" + std::string(name) + "'");
   std::vector<int64_t> out;
-  for (const auto& [v, servable] : *it->second) out.push_back(v);
+  for (const auto& [v, servable] : it->second->versions) out.push_back(v);
   return out;
 }
 
 std::vector<IndexEntry> ModelRepository::Index() const {
-  std::set<std::string> on_disk;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options_.root, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_directory() && IsValidName(name)) on_disk.insert(name);
+  std::set<std::string> offered;
+  if (auto names = options_.source->ListModels(); names.ok()) {
+    offered.insert(names->begin(), names->end());
   }
   std::shared_lock lock(mu_);
   std::vector<IndexEntry> out;
-  for (const auto& [name, versions] : models_) {
-    on_disk.erase(name);
-    for (const auto& [v, servable] : *versions) {
+  for (const auto& [name, loaded] : models_) {
+    offered.erase(name);
+    for (const auto& [v, servable] : loaded->versions) {
       out.push_back({name, std::to_string(v), "READY", ""});
     }
   }
-  for (const auto& name : on_disk) {
+  for (const auto& name : offered) {
     auto failure = failures_.find(name);
     out.push_back({name, "", "UNAVAILABLE",
                    failure == failures_.end() ? "unloaded" : failure->second});
@@ -196,7 +210,7 @@ std::vector<IndexEntry> ModelRepository::Index() const {
 std::vector<std::string> ModelRepository::LoadedNames() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [name, versions] : models_) out.push_back(name);
+  for (const auto& [name, loaded] : models_) out.push_back(name);
   return out;
 }
 

@@ -1,20 +1,18 @@
-// ModelRepository: the models a server can serve, read from a Triton-style
-// directory tree, and swapped in and out without dropping requests.
+// ModelRepository: the models a server serves, loaded from a ModelSource and
+// swapped in and out without dropping requests.
 //
-//   ROOT/<model>/config.json           optional, see model_config.h
-//   ROOT/<model>/<version>/model.json  XGBoost JSON   (or model.ubj, UBJSON)
-//
-// Version folders are positive integers; the highest is a model's default.
 // Thread-safety: every method may be called from any thread. Get returns a
 // shared_ptr to an immutable Servable, so a request that holds one keeps
 // predicting on it while Load swaps in a fresh set of versions; the old set is
 // freed when its last request finishes. Load reads and builds every version
-// before it takes the lock, so readers never wait on file I/O.
+// before it takes the lock, so readers never wait on I/O, and it serializes
+// with other loads so two reloads of one model cannot interleave.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -23,6 +21,7 @@
 #include "common/status.h"
 #include "model/model.h"
 #include "model/model_config.h"
+#include "model/source.h"
 
 namespace inferd::model {
 
@@ -53,25 +52,30 @@ struct IndexEntry {
 class ModelRepository {
  public:
   struct Options {
-    std::string root;
+    ModelSource* source = nullptr;  // not owned; must outlive the repository
     int64_t default_max_batch_size = 4096;
   };
 
-  // Does no I/O; call LoadAll to read the tree.
+  // Does no I/O; call LoadAll to read the source.
   static std::unique_ptr<ModelRepository> Create(const Options& options);
 
-  // Loads every model folder under the root. Fails (leaving the models that did
+  // Loads every model the source offers. Fails (leaving the models that did
   // load in place) with the first model's error, naming the model.
   Status LoadAll();
 
-  // (Re)loads one model from disk: all its versions, atomically. On failure the
-  // versions served before stay served. NotFound when ROOT/<name> is absent.
+  // (Re)loads one model: all its versions, atomically. On failure the versions
+  // served before stay served. NotFound when the source has no such model.
   Status Load(std::string_view name);
 
   // Stops serving a model. NotFound when it is not loaded.
   Status Unload(std::string_view name);
 
-  // The servable for `version` ("" = the default, the highest loaded).
+  // Polls the source: reloads models whose fingerprint changed, loads new ones
+  // and unloads those the source no longer offers. Returns the first error
+  // (others are still attempted); failed models keep their previous versions.
+  Status Refresh();
+
+  // The servable for `version` ("" = the model's default version).
   // NotFound for an unknown model or version; InvalidArgument for a version
   // that is not a positive integer.
   StatusOr<std::shared_ptr<const Servable>> Get(std::string_view name,
@@ -80,22 +84,30 @@ class ModelRepository {
   // Loaded versions of a model, ascending. NotFound when not loaded.
   StatusOr<std::vector<int64_t>> Versions(std::string_view name) const;
 
-  // Every model on disk or loaded, with its state.
+  // Every model offered by the source or loaded, with its state.
   std::vector<IndexEntry> Index() const;
 
   // Names of loaded models, sorted.
   std::vector<std::string> LoadedNames() const;
 
  private:
-  using VersionMap = std::map<int64_t, std::shared_ptr<const Servable>>;
+  struct Loaded {
+    std::map<int64_t, std::shared_ptr<const Servable>> versions;
+    int64_t default_version = 0;
+    std::string fingerprint;
+  };
 
   explicit ModelRepository(Options options) : options_(std::move(options)) {}
-  StatusOr<std::shared_ptr<const VersionMap>> ReadModel(const std::string& name) const;
+  StatusOr<std::shared_ptr<const Loaded>> Build(const std::string& name,
+                                                const ModelSpec& spec) const;
+  Status LoadLocked(const std::string& name);  // requires load_mu_
 
   const Options options_;
+  std::mutex load_mu_;  // serializes Load/Unload/Refresh
   mutable std::shared_mutex mu_;
-  std::map<std::string, std::shared_ptr<const VersionMap>, std::less<>> models_;  // guarded by mu_
-  std::map<std::string, std::string, std::less<>> failures_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<const Loaded>, std::less<>> models_;  // guarded by mu_
+  std::map<std::string, std::string, std::less<>> failures_;  // name -> reason; guarded by mu_
+  std::map<std::string, std::string> failed_fingerprints_;    // guarded by mu_
 };
 
 }  // namespace inferd::model

@@ -1,5 +1,8 @@
 #include "model/repository.h"
 
+#include "model/directory_source.h"
+#include "model/xgboost_model.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -46,11 +49,13 @@ class RepositoryTest : public ::testing::Test {
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     fs::copy(kData / "models", root_, fs::copy_options::recursive);
-    repo_ = ModelRepository::Create({.root = root_.string(), .default_max_batch_size = 1000});
+    source_ = std::make_unique<DirectorySource>(root_.string());
+    repo_ = ModelRepository::Create({.source = source_.get(), .default_max_batch_size = 1000});
   }
   void TearDown() override { fs::remove_all(root_); }
 
   fs::path root_;
+  std::unique_ptr<DirectorySource> source_;
   std::unique_ptr<ModelRepository> repo_;
 };
 
@@ -121,6 +126,30 @@ TEST_F(RepositoryTest, ReloadSwapsVersionsAndKeepsOldOnesAliveForHolders) {
   EXPECT_EQ(*repo_->Versions("iris"), (std::vector<int64_t>{1, 2}));
   std::vector<float> row = {5.1f, 3.5f, 1.4f, 0.2f}, out;
   EXPECT_TRUE(v1->Predict(row.data(), 1, &out).ok());  // the old servable still works
+}
+
+TEST_F(RepositoryTest, RefreshFollowsTheSource) {
+  ASSERT_TRUE(repo_->LoadAll().ok());
+  ASSERT_TRUE(repo_->Refresh().ok());  // nothing changed
+  fs::copy(root_ / "iris" / "1", root_ / "iris" / "4");
+  fs::remove_all(root_ / "diabetes");
+  ASSERT_TRUE(repo_->Refresh().ok());
+  EXPECT_EQ((*repo_->Get("iris", ""))->version, 4);
+  EXPECT_EQ(repo_->Get("diabetes", "").status().code(), StatusCode::kNotFound);
+  fs::create_directories(root_ / "broken" / "1");
+  std::ofstream(root_ / "broken" / "1" / "model.json") << "{}";
+  EXPECT_FALSE(repo_->Refresh().ok());
+  EXPECT_TRUE(repo_->Refresh().ok());  // the same broken content is not retried
+}
+
+TEST_F(RepositoryTest, LoadsModelsHeldInMemory) {
+  std::ifstream in(kData / "models" / "iris" / "1" / "model.ubj", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto model = XgboostModel::LoadBytes(bytes, "model.ubj");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->info().num_outputs, 3);
+  EXPECT_EQ(XgboostModel::LoadBytes("garbage", "model.json").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(RepositoryTest, FailedReloadKeepsServingAndIsIndexed) {

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <cerrno>
+
+#include <unistd.h>
 #include <simdjson.h>
 
 namespace inferd::model {
@@ -33,6 +37,21 @@ StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Load(const std::string& pa
   }
   if (XGBoosterSetParam(handle, "nthread", "1") != 0) return XgbError("nthread");
   RETURN_IF_ERROR(model->ReadInfo());
+  return model;
+}
+
+StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::LoadBytes(std::string_view bytes,
+                                                                std::string_view filename) {
+  std::string_view suffix = filename.ends_with(".ubj") ? ".ubj" : ".json";
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/inferd-model-XXXXXX" +
+                     std::string(suffix);
+  int fd = mkstemps(path.data(), static_cast<int>(suffix.size()));
+  if (fd < 0) return Unavailable("cannot create a temporary file " + path + ": " + strerror(errno));
+  bool written = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  ::close(fd);
+  auto model = written ? Load(path) : Unavailable("cannot write the temporary file " + path);
+  ::unlink(path.c_str());
   return model;
 }
 

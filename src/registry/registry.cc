@@ -490,12 +490,11 @@ StatusOr<ModelVersion> Registry::TransitionStage(const std::string& name, int64_
 }
 
 Status Registry::DeleteVersion(const std::string& name, int64_t version) {
-  ASSIGN_OR_RETURN(ModelVersion v, GetVersion(name, version));
+  RETURN_IF_ERROR(GetVersion(name, version).status());
   ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  if (std::erase_if(model.aliases, [&](const auto& a) { return a.second == version; }) > 0) {
-    model.last_updated_timestamp = clock_->NowMillis();
-    RETURN_IF_ERROR(PutModel(model));
-  }
+  std::erase_if(model.aliases, [&](const auto& a) { return a.second == version; });
+  model.last_updated_timestamp = clock_->NowMillis();
+  RETURN_IF_ERROR(PutModel(model));
   return store_->Delete(store::kModelVersions, VersionId(name, version));
 }
 

@@ -5,6 +5,8 @@
 // bson_t carries an alignment attribute that unique_ptr and vector ignore; harmless here.
 #pragma GCC diagnostic ignored "-Wignored-attributes"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -107,7 +109,19 @@ class MongoStore::Impl {
 
   Status Open(const std::string& uri_text) {
     static std::once_flag init;
-    std::call_once(init, [] { mongoc_init(); });
+    std::call_once(init, [] {
+      mongoc_init();
+      // The driver's own messages go to our log, at our levels, not to stderr.
+      mongoc_log_set_handler(
+          [](mongoc_log_level_t level, const char* domain, const char* message, void*) {
+            if (level <= MONGOC_LOG_LEVEL_WARNING) {
+              spdlog::warn("mongoc {}: {}", domain, message);
+            } else {
+              spdlog::trace("mongoc {}: {}", domain, message);
+            }
+          },
+          nullptr);
+    });
     bson_error_t error;
     uri_ = mongoc_uri_new_with_error(uri_text.c_str(), &error);
     if (!uri_) return InvalidArgument(std::string("invalid MongoDB URI: ") + error.message);

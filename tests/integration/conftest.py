@@ -79,13 +79,23 @@ def model_repo(tmp_path):
 
 
 @pytest.fixture
-def start_server(model_repo):
-    """Starts inferd with extra flags; every server is stopped after the test."""
+def store_uri(tmp_path):
+    """A fresh SQLite store for one test."""
+    return f"sqlite:///{tmp_path}/store/inferd.db"
+
+
+@pytest.fixture
+def start_server(model_repo, store_uri):
+    """Starts inferd with extra flags; every server is stopped after the test.
+
+    By default it serves the model folder `repo` (the demo copy); pass
+    repo=False to serve the registry in the store instead."""
     servers = []
 
-    def start(*args, env=None, repo=None):
-        server = InferdServer(["--host", "127.0.0.1", "--port", "0",
-                               "--model-repository", str(repo or model_repo), *args], env=env)
+    def start(*args, env=None, repo=None, store=None):
+        source = [] if repo is False else ["--model-repository", str(repo or model_repo)]
+        server = InferdServer(["--host", "127.0.0.1", "--port", "0", "--store", store or store_uri,
+                               *source, *args], env=env)
         servers.append(server)
         server.wait_ready()
         return server

@@ -1,0 +1,35 @@
+// `inferd models ...`: the registry from the command line, against the same
+// store URI the server uses. Each function prints to stdout and returns a
+// Status; main.cc turns a failure into one line on stderr and exit code 1.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "registry/registry.h"
+#include "store/store.h"
+
+namespace inferd::cli {
+
+Status ListModels(registry::Registry& registry);
+Status ShowModel(registry::Registry& registry, const std::string& name);
+
+struct RegisterOptions {
+  std::string name;
+  std::string file;  // model.json or model.ubj to upload
+  std::string alias;  // optional alias to point at the new version
+  std::string description;
+};
+// Uploads the file into the store's artifacts, creates the model if needed,
+// adds a version whose source is the uploaded artifact, and sets the alias.
+StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
+                                               store::Store& store,
+                                               const RegisterOptions& options);
+
+Status SetAlias(registry::Registry& registry, const std::string& name, const std::string& alias,
+                int64_t version);
+// Deletes one version, or the whole model when `version` is 0.
+Status DeleteModel(registry::Registry& registry, const std::string& name, int64_t version);
+
+}  // namespace inferd::cli
