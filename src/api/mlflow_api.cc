@@ -119,7 +119,7 @@ class Args {
     Args args;
     args.query_ = std::string(request.Query());
     if (request.method != "GET" && !request.body.empty()) {
-      if (args.parser_.parse(request.body).get(args.body_) != simdjson::SUCCESS ||
+      if (args.parser_->parse(request.body).get(args.body_) != simdjson::SUCCESS ||
           !args.body_.is_object()) {
         return InvalidArgument("request body must be a JSON object");
       }
@@ -192,7 +192,9 @@ class Args {
 
  private:
   std::string query_;
-  simdjson::dom::parser parser_;
+  // On the heap: body_ points into the parser's document, which must not move
+  // when Args does.
+  std::unique_ptr<simdjson::dom::parser> parser_ = std::make_unique<simdjson::dom::parser>();
   simdjson::dom::element body_;
   bool has_body_ = false;
 };

@@ -159,12 +159,14 @@ class V2Api {
     return JsonResponse(std::move(body));
   }
 
-  http::Response Load(const PathParams& params) const {
+  http::Response Load(const http::Request& request, const PathParams& params) const {
+    if (Status st = CheckAdmin(context_, request); !st.ok()) return ErrorResponse(st);
     if (Status st = context_.models->Load(params.model); !st.ok()) return ErrorResponse(st);
     return JsonResponse("{}");
   }
 
-  http::Response Unload(const PathParams& params) const {
+  http::Response Unload(const http::Request& request, const PathParams& params) const {
+    if (Status st = CheckAdmin(context_, request); !st.ok()) return ErrorResponse(st);
     if (Status st = context_.models->Unload(params.model); !st.ok()) return ErrorResponse(st);
     return JsonResponse("{}");
   }
@@ -189,9 +191,9 @@ void AddV2Routes(const ServiceContext& context, Router* router) {
   router->Add("POST", "/v2/repository/index",
               [api](auto& request, auto&) { return api->RepositoryIndex(request); });
   router->Add("POST", "/v2/repository/models/{model}/load",
-              [api](auto&, auto& p) { return api->Load(p); });
+              [api](auto& request, auto& p) { return api->Load(request, p); });
   router->Add("POST", "/v2/repository/models/{model}/unload",
-              [api](auto&, auto& p) { return api->Unload(p); });
+              [api](auto& request, auto& p) { return api->Unload(request, p); });
 }
 
 }  // namespace inferd::api

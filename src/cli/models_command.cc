@@ -80,11 +80,12 @@ StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
   } else {
     RETURN_IF_ERROR(existing.status());
   }
-  const std::string path = "models/" + options.name + "/" + RandomId() + "/" +
-                           (filename.ends_with(".ubj") ? "model.ubj" : "model.json");
-  RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(path), bytes.str()));
+  // The source is a folder holding the model file, as MLflow's logged models are.
+  const std::string folder = "models/" + options.name + "/" + RandomId();
+  const std::string file = folder + (filename.ends_with(".ubj") ? "/model.ubj" : "/model.json");
+  RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(file), bytes.str()));
   ASSIGN_OR_RETURN(auto version, registry.CreateVersion({.name = options.name,
-                                                         .source = "mlflow-artifacts:/" + path,
+                                                         .source = "mlflow-artifacts:/" + folder,
                                                          .description = options.description}));
   if (!options.alias.empty()) {
     RETURN_IF_ERROR(registry.SetAlias(options.name, options.alias, version.version));

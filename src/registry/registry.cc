@@ -14,7 +14,9 @@
 namespace inferd::registry {
 namespace {
 
-constexpr int64_t kMaxSearchResults = 1000;
+// MLflow's limits on one page of results.
+constexpr int64_t kMaxModelResults = 1000;
+constexpr int64_t kMaxVersionResults = 200000;
 constexpr int kVersionIdDigits = 10;
 constexpr int kCreateVersionAttempts = 8;
 constexpr std::string_view kArtifactScheme = "mlflow-artifacts:";
@@ -175,10 +177,9 @@ Status VersionNotFound(const std::string& name, int64_t version) {
 // Applies a search's ordering, filter and paging to `items`.
 template <typename T>
 StatusOr<Page<T>> Paginate(std::vector<T> items, const Search& search,
-                           const std::vector<std::string>& default_order) {
-  if (search.max_results < 1 || search.max_results > kMaxSearchResults) {
-    return InvalidArgument("max_results must be between 1 and " +
-                           std::to_string(kMaxSearchResults));
+                           const std::vector<std::string>& default_order, int64_t max_results) {
+  if (search.max_results < 1 || search.max_results > max_results) {
+    return InvalidArgument("max_results must be between 1 and " + std::to_string(max_results));
   }
   ASSIGN_OR_RETURN(SearchFilter filter, SearchFilter::Parse(search.filter));
   std::erase_if(items, [&](const T& item) { return !filter.Matches(item); });
@@ -280,7 +281,7 @@ StatusOr<Page<RegisteredModel>> Registry::SearchModels(const Search& search) {
     ASSIGN_OR_RETURN(RegisteredModel m, ModelFromDoc(doc.json));
     models.push_back(std::move(m));
   }
-  return Paginate(std::move(models), search, {"name ASC"});
+  return Paginate(std::move(models), search, {"name ASC"}, kMaxModelResults);
 }
 
 StatusOr<RegisteredModel> Registry::UpdateModel(const std::string& name,
@@ -459,7 +460,9 @@ StatusOr<Page<ModelVersion>> Registry::SearchVersions(const Search& search) {
     }
     versions.push_back(std::move(v));
   }
-  return Paginate(std::move(versions), search, {"name ASC", "version_number DESC"});
+  return Paginate(std::move(versions), search,
+                  {"last_updated_timestamp DESC", "name ASC", "version_number DESC"},
+                  kMaxVersionResults);
 }
 
 StatusOr<ModelVersion> Registry::UpdateVersion(const std::string& name, int64_t version,
