@@ -12,7 +12,7 @@ debian_pkgs=(
   # C++ libraries
   libboost-dev libboost-system-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
   libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests, demo data and benchmarks
   python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light
 )

@@ -14,6 +14,7 @@
 
 #include "api/service.h"
 #include "cli/models_command.h"
+#include "cli/train_command.h"
 #include "http/server.h"
 #include "model/directory_source.h"
 #include "model/repository.h"
@@ -242,6 +243,48 @@ void AddModelsCommands(CLI::App* models, ModelsFlags* f) {
 
 }  // namespace
 
+void AddDatasetCommands(CLI::App* datasets, inferd::cli::DatasetAddOptions* add_options,
+                        std::string* show_ref) {
+  datasets->require_subcommand(1);
+  auto* add = datasets->add_subcommand("add", "Record a CSV file as a new dataset version");
+  add->add_option("file", add_options->file, "The CSV file (or give --dvc)");
+  add->add_option("--name", add_options->name, "Dataset name (default: the file name)");
+  add->add_option("--dvc", add_options->dvc_file, "A .dvc pointer the data must match");
+  auto* show = datasets->add_subcommand("show", "Show a dataset version and its profile");
+  show->add_option("dataset", *show_ref, "NAME or NAME@VERSION")->required();
+}
+
+void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
+  auto* data = train->add_option("--data", o->data, "CSV file to train on");
+  auto* dataset = train->add_option("--dataset", o->dataset, "Recorded dataset NAME[@VERSION]");
+  data->excludes(dataset);
+  train->add_option("--dataset-name", o->dataset_name, "Record --data under this dataset name");
+  train->add_option("--target", o->train.target, "Label column")->required();
+  train->add_option("--register", o->register_name, "Registered model name")->required();
+  train->add_option("--alias", o->alias, "Point this alias at the new version");
+  train->add_option("--objective", o->train.objective,
+                    "XGBoost objective (default: from the target)");
+  train->add_option("--num-rounds", o->train.num_rounds)->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  train->add_option("--max-depth", o->train.max_depth)->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  train->add_option("--eta", o->train.eta)->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  train->add_option("--valid-fraction", o->train.valid_fraction)->capture_default_str();
+  train->add_option("--seed", o->train.seed)->capture_default_str();
+  train->add_option("--threads", o->train.threads)->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+}
+
+int RunWithStore(const std::string& store_uri,
+                 const std::function<inferd::Status(store::Store&, inferd::registry::Registry&)>&
+                     command) {
+  auto opened = store::OpenStore(store_uri);
+  if (!opened.ok()) return Fail(opened.status());
+  inferd::registry::Registry registry(opened->get(), inferd::SystemClock::Get());
+  inferd::Status st = command(**opened, registry);
+  return st.ok() ? 0 : Fail(st);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"inferd: serve, register, train and monitor XGBoost models"};
   app.set_version_flag("--version", INFERD_VERSION);
@@ -258,9 +301,27 @@ int main(int argc, char** argv) {
   ModelsFlags models_flags;
   CLI::App* models = app.add_subcommand("models", "Manage the model registry");
   AddModelsCommands(models, &models_flags);
+  inferd::cli::DatasetAddOptions dataset_add;
+  std::string dataset_ref;
+  CLI::App* datasets = app.add_subcommand("datasets", "Record and inspect versioned datasets");
+  AddDatasetCommands(datasets, &dataset_add, &dataset_ref);
+  inferd::cli::TrainCommandOptions train_options;
+  CLI::App* train = app.add_subcommand("train", "Train an XGBoost model and register it");
+  AddTrainFlags(train, &train_options);
   CLI11_PARSE(app, argc, argv);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
   if (serve->parsed()) return Serve(serve_flags, store_uri);
   if (models->parsed()) return RunModels(models, models_flags, store_uri);
+  if (datasets->parsed()) {
+    return RunWithStore(store_uri, [&](store::Store& store, auto&) {
+      if (datasets->got_subcommand("add")) return inferd::cli::AddDataset(store, dataset_add);
+      return inferd::cli::ShowDataset(store, dataset_ref);
+    });
+  }
+  if (train->parsed()) {
+    return RunWithStore(store_uri, [&](store::Store& store, auto& registry) {
+      return inferd::cli::TrainAndRegister(store, registry, train_options);
+    });
+  }
   return 0;
 }

@@ -63,6 +63,30 @@ Status ShowModel(registry::Registry& registry, const std::string& name) {
   return Status::Ok();
 }
 
+StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry,
+                                                    store::Store& store,
+                                                    const std::string& filename,
+                                                    const std::string& bytes,
+                                                    registry::NewVersion details,
+                                                    const std::string& alias) {
+  auto existing = registry.GetModel(details.name);
+  if (existing.status().code() == StatusCode::kNotFound) {
+    RETURN_IF_ERROR(registry.CreateModel(details.name, "", {}).status());
+  } else {
+    RETURN_IF_ERROR(existing.status());
+  }
+  // The source is a folder holding the model file, as MLflow's logged models are.
+  const std::string folder = "models/" + details.name + "/" + RandomId();
+  RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(folder + "/" + filename), bytes));
+  details.source = "mlflow-artifacts:/" + folder;
+  ASSIGN_OR_RETURN(auto version, registry.CreateVersion(details));
+  if (!alias.empty()) {
+    RETURN_IF_ERROR(registry.SetAlias(details.name, alias, version.version));
+    version.aliases.push_back(alias);
+  }
+  return version;
+}
+
 StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
                                                store::Store& store,
                                                const RegisterOptions& options) {
@@ -74,23 +98,12 @@ StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
   if (!in) return NotFound("cannot read " + options.file);
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  auto existing = registry.GetModel(options.name);
-  if (existing.status().code() == StatusCode::kNotFound) {
-    RETURN_IF_ERROR(registry.CreateModel(options.name, "", {}).status());
-  } else {
-    RETURN_IF_ERROR(existing.status());
-  }
-  // The source is a folder holding the model file, as MLflow's logged models are.
-  const std::string folder = "models/" + options.name + "/" + RandomId();
-  const std::string file = folder + (filename.ends_with(".ubj") ? "/model.ubj" : "/model.json");
-  RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(file), bytes.str()));
-  ASSIGN_OR_RETURN(auto version, registry.CreateVersion({.name = options.name,
-                                                         .source = "mlflow-artifacts:/" + folder,
-                                                         .description = options.description}));
-  if (!options.alias.empty()) {
-    RETURN_IF_ERROR(registry.SetAlias(options.name, options.alias, version.version));
-    version.aliases.push_back(options.alias);
-  }
+  ASSIGN_OR_RETURN(auto version,
+                   RegisterModelBytes(registry, store,
+                                      filename.ends_with(".ubj") ? "model.ubj" : "model.json",
+                                      bytes.str(),
+                                      {.name = options.name, .description = options.description},
+                                      options.alias));
   std::printf("registered %s version %lld%s\n", options.name.c_str(),
               static_cast<long long>(version.version),
               options.alias.empty() ? "" : (" as @" + options.alias).c_str());

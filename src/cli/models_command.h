@@ -27,6 +27,16 @@ StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
                                                store::Store& store,
                                                const RegisterOptions& options);
 
+// Uploads `bytes` (an XGBoost model, `filename` model.json or model.ubj) into
+// a new artifact folder, creates the model if needed, and adds a version with
+// `details` (name and source are filled in), pointing `alias` at it if given.
+StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry,
+                                                    store::Store& store,
+                                                    const std::string& filename,
+                                                    const std::string& bytes,
+                                                    registry::NewVersion details,
+                                                    const std::string& alias);
+
 Status SetAlias(registry::Registry& registry, const std::string& name, const std::string& alias,
                 int64_t version);
 // Deletes one version, or the whole model when `version` is 0.

@@ -1,0 +1,38 @@
+// Table: a CSV file read into columns, the input of dataset profiling and
+// training.
+//
+// The first line names the columns. A column is numeric when every non-empty
+// cell parses as a number; otherwise it is categorical. Empty cells (and NA,
+// NaN, null) are missing. Errors name the line and column. Plain values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace inferd::train {
+
+struct Column {
+  std::string name;
+  bool numeric = true;
+  std::vector<double> values;        // numeric columns; NaN = missing
+  std::vector<std::string> strings;  // categorical columns; "" = missing
+};
+
+struct Table {
+  std::vector<Column> columns;
+  int64_t rows = 0;
+  std::vector<int64_t> lines;  // the file line of each row, for messages
+
+  // The column named `name`, or nullptr.
+  const Column* Find(const std::string& name) const;
+};
+
+// Reads a comma-separated file with a header line; fields may be quoted with
+// "..." (doubled quotes escape). InvalidArgument for an empty file, a row with
+// the wrong number of fields, or duplicate column names (with line numbers).
+StatusOr<Table> ReadCsv(const std::string& path);
+
+}  // namespace inferd::train
