@@ -30,6 +30,8 @@ struct ServeFlags {
   inferd::http::Server::Options server;
   std::string model_repository;
   int64_t poll_interval_ms = 10'000;
+  inferd::monitor::PredictionLog::Options prediction_log;
+  std::string spool_dir = "./inferd-data/spool";
   int64_t max_batch_size = 4096;
   int64_t idle_timeout_ms = 60'000;
   int64_t read_timeout_ms = 30'000;
@@ -79,6 +81,20 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--shutdown-grace-ms", f->shutdown_grace_ms,
                     "On SIGTERM, how long in-flight requests may take before exit")
       ->envname("INFERD_SHUTDOWN_GRACE_MS")->check(CLI::Range(int64_t{0}, int64_t{3'600'000}))
+      ->capture_default_str();
+  serve->add_option("--log-sample-rate", f->prediction_log.sample_rate,
+                    "Share of inferences recorded in the prediction log (0 turns it off)")
+      ->envname("INFERD_LOG_SAMPLE_RATE")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  serve->add_option("--log-queue-size", f->prediction_log.queue_capacity,
+                    "Prediction records held in memory; more are dropped and counted")
+      ->envname("INFERD_LOG_QUEUE_SIZE")->check(CLI::Range(size_t{1}, size_t{1} << 26))
+      ->capture_default_str();
+  serve->add_option("--spool-dir", f->spool_dir,
+                    "Where prediction records wait while the store is down")
+      ->envname("INFERD_SPOOL_DIR")->capture_default_str();
+  serve->add_option("--spool-max-bytes", f->prediction_log.spool_max_bytes,
+                    "Largest spool; past it records are dropped and counted")
+      ->envname("INFERD_SPOOL_MAX_BYTES")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
       ->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
@@ -146,6 +162,13 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   } else {
     source = std::make_unique<inferd::model::DirectorySource>(f.model_repository);
   }
+  std::unique_ptr<inferd::monitor::PredictionLog> prediction_log;
+  if (f.prediction_log.sample_rate > 0) {
+    f.prediction_log.spool_path = f.spool_dir + "/predictions.spool";
+    auto created = inferd::monitor::PredictionLog::Create(store.get(), f.prediction_log);
+    if (!created.ok()) return Fail(created.status());
+    prediction_log = std::move(created).value();
+  }
   auto models = inferd::model::ModelRepository::Create(
       {.source = source.get(), .default_max_batch_size = f.max_batch_size});
   const char* admin_token = std::getenv("INFERD_ADMIN_TOKEN");
@@ -157,6 +180,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .store = store.get(),
       .registry = &registry,
       .admin_token = admin_token ? admin_token : "",
+      .prediction_log = prediction_log.get(),
       .on_registry_change =
           [&](const std::string&) {
             if (f.model_repository.empty()) (void)models->Refresh();

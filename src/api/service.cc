@@ -1,5 +1,7 @@
 #include "api/service.h"
 
+#include "common/clock.h"
+
 namespace inferd::api {
 
 Service::Service(const ServiceContext& context) {
@@ -27,6 +29,27 @@ Status CheckAdmin(const ServiceContext& context, const http::Request& request) {
   }
   if (diff != 0) return PermissionDenied("the admin token is not valid");
   return Status::Ok();
+}
+
+}  // namespace inferd::api
+
+namespace inferd::api {
+
+std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
+                          const float* rows, int64_t num_rows, const std::vector<float>& outputs,
+                          int64_t latency_us) {
+  std::string id = monitor::NewPredictionId();
+  monitor::PredictionLog* log = context.prediction_log;
+  if (log == nullptr || !log->Sampled()) return id;
+  const model::ModelInfo& info = servable.model->info();
+  log->Record({.id = id,
+               .model = servable.name,
+               .version = servable.version,
+               .time_ms = SystemClock::Get()->NowMillis(),
+               .latency_us = latency_us,
+               .inputs_json = monitor::MatrixToJson(rows, num_rows, info.num_features),
+               .outputs_json = monitor::MatrixToJson(outputs.data(), num_rows, info.num_outputs)});
+  return id;
 }
 
 }  // namespace inferd::api

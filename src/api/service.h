@@ -12,6 +12,7 @@
 #include "api/router.h"
 #include "http/message.h"
 #include "model/repository.h"
+#include "monitor/prediction_log.h"
 #include "registry/registry.h"
 #include "store/store.h"
 
@@ -42,6 +43,7 @@ struct ServiceContext {
   // When set, mutating routes (registry, artifacts, repository load/unload)
   // require `Authorization: Bearer <admin_token>`.
   std::string admin_token;
+  monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
   // Called after a registry change that may alter what is served (may be empty).
   std::function<void(const std::string& model)> on_registry_change;
 };
@@ -58,6 +60,12 @@ class Service {
  private:
   Router router_;
 };
+
+// Records one inference in the prediction log (if any, and if sampled) and
+// returns its prediction id, which the caller returns to the client.
+std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
+                          const float* rows, int64_t num_rows, const std::vector<float>& outputs,
+                          int64_t latency_us);
 
 // Route groups, each in its own file.
 void AddV2Routes(const ServiceContext& context, Router* router);

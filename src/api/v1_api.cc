@@ -2,11 +2,13 @@
 // given as arrays of numbers or as objects keyed by feature name.
 #include <simdjson.h>
 
+#include <chrono>
 #include <limits>
 
 #include "api/http_status.h"
 #include "api/json_body.h"
 #include "api/service.h"
+#include "common/clock.h"
 #include "common/json_writer.h"
 
 namespace inferd::api {
@@ -131,7 +133,7 @@ class V1Api {
     return JsonResponse(std::move(body));
   }
 
-  http::Response Status(const PathParams& params) const {
+  http::Response ModelStatus(const PathParams& params) const {
     auto servable = context_.models->Get(params.model, "");
     if (!servable.ok()) return ErrorResponse(servable.status());
     std::string body;
@@ -141,6 +143,7 @@ class V1Api {
   }
 
   http::Response Predict(const http::Request& request, const PathParams& params) const {
+    const auto start = std::chrono::steady_clock::now();
     auto servable = context_.models->Get(params.model, "");
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
@@ -152,6 +155,11 @@ class V1Api {
         !st.ok()) {
       return ErrorResponse(st);
     }
+    const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count();
+    const std::string prediction_id = LogPrediction(
+        context_, s, rows->data(), static_cast<int64_t>(num_rows), predictions, latency_us);
     const int64_t per_row = s.model->info().num_outputs;
     std::string body;
     body.reserve(32 + predictions.size() * 12);
@@ -166,8 +174,39 @@ class V1Api {
       for (int64_t c = 0; c < per_row; ++c) json.Float(predictions[r * per_row + c]);
       json.EndArray();
     }
-    json.EndArray().EndObject();
-    return JsonResponse(std::move(body));
+    json.EndArray().Key("prediction_id").String(prediction_id).EndObject();
+    http::Response response = JsonResponse(std::move(body));
+    response.headers.emplace_back("X-Prediction-Id", prediction_id);
+    return response;
+  }
+
+  // POST /v1/feedback {"prediction_id": "...", "ground_truth": value or [values]}
+  http::Response Feedback(const http::Request& request) const {
+    if (context_.store == nullptr) return ErrorResponse(Unavailable("no store configured"));
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    std::string_view id;
+    simdjson::dom::element truth;
+    if (parser.parse(request.body).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
+      return ErrorResponse(InvalidArgument("feedback body must be a JSON object"));
+    }
+    if (doc["prediction_id"].get(id) != simdjson::SUCCESS || id.empty()) {
+      return ErrorResponse(InvalidArgument("feedback needs \"prediction_id\" (a string)"));
+    }
+    if (doc["ground_truth"].get(truth) != simdjson::SUCCESS ||
+        !(truth.is_number() || truth.is_array())) {
+      return ErrorResponse(InvalidArgument(
+          "feedback needs \"ground_truth\": a number, or an array with one per row"));
+    }
+    std::string stored;
+    JsonWriter json(&stored);
+    json.BeginObject().Key("prediction_id").String(id);
+    json.Key("ground_truth").Raw(simdjson::minify(truth));
+    json.Key("time").Int(SystemClock::Get()->NowMillis()).EndObject();
+    if (auto st = context_.store->Put(store::kFeedback, {std::string(id), stored}); !st.ok()) {
+      return ErrorResponse(st);
+    }
+    return JsonResponse(R"({"recorded":true})");
   }
 
  private:
@@ -179,7 +218,9 @@ class V1Api {
 void AddV1Routes(const ServiceContext& context, Router* router) {
   auto api = std::make_shared<const V1Api>(context);
   router->Add("GET", "/v1/models", [api](auto&, auto&) { return api->List(); });
-  router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->Status(p); });
+  router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->ModelStatus(p); });
+  router->Add("POST", "/v1/feedback",
+              [api](auto& request, auto&) { return api->Feedback(request); });
   router->Add("POST", "/v1/models/{model}:predict",
               [api](auto& request, auto& p) { return api->Predict(request, p); });
 }

@@ -2,6 +2,8 @@
 // extension.
 #include <simdjson.h>
 
+#include <chrono>
+
 #include "api/http_status.h"
 #include "api/service.h"
 #include "api/v2_codec.h"
@@ -87,6 +89,7 @@ class V2Api {
   }
 
   http::Response Infer(const http::Request& request, const PathParams& params) const {
+    const auto start = std::chrono::steady_clock::now();
     auto servable = context_.models->Get(params.model, params.version);
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
@@ -130,7 +133,12 @@ class V2Api {
       }
       outputs.push_back({requested.name, shape, predictions.data(), requested.binary});
     }
-    return EncodeInferResponse(s.name, s.version, infer.id, outputs);
+    const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count();
+    std::string prediction_id =
+        LogPrediction(context_, s, input.data.data(), rows, predictions, latency_us);
+    return EncodeInferResponse(s.name, s.version, infer.id, outputs, prediction_id);
   }
 
   http::Response RepositoryIndex(const http::Request& request) const {

@@ -362,7 +362,8 @@ StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
 
 http::Response EncodeInferResponse(std::string_view model_name, int64_t model_version,
                                    std::string_view id,
-                                   const std::vector<InferOutput>& outputs) {
+                                   const std::vector<InferOutput>& outputs,
+                                   std::string_view prediction_id) {
   http::Response response;
   std::string& body = response.body;
   size_t values = 0;
@@ -373,6 +374,10 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
   json.Key("model_name").String(model_name);
   json.Key("model_version").String(std::to_string(model_version));
   if (!id.empty()) json.Key("id").String(id);
+  if (!prediction_id.empty()) {
+    json.Key("parameters").BeginObject().Key("prediction_id").String(prediction_id).EndObject();
+    response.headers.emplace_back("X-Prediction-Id", std::string(prediction_id));
+  }
   json.Key("outputs").BeginArray();
   bool any_binary = false;
   for (const auto& output : outputs) {

@@ -54,10 +54,12 @@ struct InferOutput {
 };
 
 // Encodes a response; any binary output switches to the binary layout and sets
-// the Inference-Header-Content-Length header.
+// the Inference-Header-Content-Length header. A non-empty `prediction_id` goes
+// into the response's parameters and an X-Prediction-Id header.
 http::Response EncodeInferResponse(std::string_view model_name, int64_t model_version,
                                    std::string_view id,
-                                   const std::vector<InferOutput>& outputs);
+                                   const std::vector<InferOutput>& outputs,
+                                   std::string_view prediction_id = "");
 
 // "[2,30]", for messages.
 std::string ShapeToString(const std::vector<int64_t>& shape);

@@ -85,7 +85,7 @@ def store_uri(tmp_path):
 
 
 @pytest.fixture
-def start_server(model_repo, store_uri):
+def start_server(model_repo, store_uri, tmp_path):
     """Starts inferd with extra flags; every server is stopped after the test.
 
     By default it serves the model folder `repo` (the demo copy); pass
@@ -94,8 +94,9 @@ def start_server(model_repo, store_uri):
 
     def start(*args, env=None, repo=None, store=None):
         source = [] if repo is False else ["--model-repository", str(repo or model_repo)]
+        spool = [] if "--spool-dir" in args else ["--spool-dir", str(tmp_path / "spool")]
         server = InferdServer(["--host", "127.0.0.1", "--port", "0", "--store", store or store_uri,
-                               *source, *args], env=env)
+                               *spool, *source, *args], env=env)
         servers.append(server)
         server.wait_ready()
         return server
@@ -122,3 +123,50 @@ def read_expected(name):
     """libxgboost's predictions for every row of a demo CSV (lists per row)."""
     return [[float(v) for v in line.split()]
             for line in (DATA / "expected" / f"{name}.txt").read_text().splitlines()]
+
+
+class FerretDb:
+    """A real MongoDB-wire server (FerretDB on SQLite) on a free loopback port.
+    stop() and start() keep the port and the data, to simulate an outage."""
+
+    BINARY = ROOT / "build" / "tools" / "ferretdb"
+
+    def __init__(self, data_dir):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.data_dir = data_dir
+        self.proc = None
+
+    def uri(self, database="inferd"):
+        return f"mongodb://127.0.0.1:{self.port}/{database}"
+
+    def start(self):
+        import socket
+        self.proc = subprocess.Popen(
+            [str(self.BINARY), "-listen-addr", f"127.0.0.1:{self.port}",
+             "-sqlite-dir", str(self.data_dir), "-log-level", "error"])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("FerretDB did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+
+
+@pytest.fixture
+def ferretdb(tmp_path):
+    if not FerretDb.BINARY.exists():
+        pytest.fail(f"{FerretDb.BINARY} is missing: run scripts/build-ferretdb.sh")
+    db = FerretDb(tmp_path / "ferretdb")
+    db.start()
+    yield db
+    db.stop()

@@ -1,0 +1,116 @@
+// PredictionLog: records every (sampled) inference in the store without ever
+// making inference wait for the store.
+//
+// Record() appends to a bounded in-memory queue and returns at once. One
+// writer thread takes batches from the queue and inserts them with
+// Store::InsertMany. When the store fails, the batch goes to an append-only
+// spool file instead, and the writer keeps spooling until a ping succeeds;
+// then it replays the spool (InsertMany skips ids already stored, so a replay
+// never counts a record twice) and truncates it. Limits, both documented in
+// README.md: `queue_capacity` records in memory and `spool_max_bytes` on disk;
+// past them records are dropped and counted.
+//
+// Thread-safety: Record and stats may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/store.h"
+
+namespace inferd::monitor {
+
+struct PredictionRecord {
+  std::string id;
+  std::string model;
+  int64_t version = 0;
+  int64_t time_ms = 0;
+  int64_t latency_us = 0;
+  std::string inputs_json;   // {"shape": [rows, features], "data": [row-major values]}
+  std::string outputs_json;  // {"shape": [rows, outputs], "data": [...]}
+};
+
+// The store document of a record (without its id).
+std::string RecordToJson(const PredictionRecord& record);
+
+struct PredictionLogStats {
+  int64_t queued = 0;      // in memory now
+  int64_t written = 0;     // stored directly
+  int64_t spooled = 0;     // written to the spool file
+  int64_t replayed = 0;    // moved from the spool to the store
+  int64_t dropped = 0;     // lost to a full queue or a full spool
+  int64_t write_errors = 0;
+  int64_t spool_bytes = 0;  // on disk now
+};
+
+class PredictionLog {
+ public:
+  struct Options {
+    double sample_rate = 1.0;        // share of inferences recorded
+    size_t queue_capacity = 100'000;
+    size_t batch_size = 500;
+    std::chrono::milliseconds flush_interval{200};
+    std::chrono::milliseconds retry_interval{1000};  // between pings while the store is down
+    std::string spool_path;          // file for records the store refused
+    uint64_t spool_max_bytes = 1ull << 30;
+  };
+
+  // Starts the writer; replays a spool left by an earlier run.
+  static StatusOr<std::unique_ptr<PredictionLog>> Create(store::Store* store,
+                                                         const Options& options);
+  // Stops the writer after flushing the queue (to the store, or the spool).
+  ~PredictionLog();
+
+  // True when this inference should be recorded (applies sample_rate).
+  bool Sampled() const;
+  // Queues a record; drops it (counted) when the queue is full. Never blocks
+  // on I/O.
+  void Record(PredictionRecord record);
+
+  PredictionLogStats stats() const;
+
+  // Blocks until the queue and the spool are empty or `timeout` passes; true
+  // when empty. For tests and shutdown.
+  bool WaitIdle(std::chrono::milliseconds timeout);
+
+ private:
+  PredictionLog(store::Store* store, Options options);
+  void Run();
+  void WriteBatch(std::vector<PredictionRecord> batch);
+  Status Spool(const std::vector<PredictionRecord>& batch);
+  Status Replay();
+
+  store::Store* store_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PredictionRecord> queue_;  // guarded by mu_
+  bool stop_ = false;                   // guarded by mu_
+  bool busy_ = false;                   // guarded by mu_: the writer holds a batch
+
+  std::atomic<int64_t> written_{0}, spooled_{0}, replayed_{0}, dropped_{0}, write_errors_{0};
+  std::atomic<int64_t> spool_bytes_{0};
+  bool store_down_ = false;  // writer thread only
+  std::chrono::steady_clock::time_point next_ping_;  // writer thread only
+  std::thread writer_;
+};
+
+// `rows` x `cols` floats as {"shape": [rows, cols], "data": [row-major]}: a flat
+// array, because FerretDB (like some other MongoDB-compatible stores) refuses
+// nested arrays.
+std::string MatrixToJson(const float* values, int64_t rows, int64_t cols);
+
+// A random 128-bit id as 32 hex digits.
+std::string NewPredictionId();
+
+}  // namespace inferd::monitor

@@ -1,0 +1,149 @@
+"""The MLOps loop on both stores: train, register, serve, log every prediction, feedback;
+and a MongoDB outage in the middle of traffic loses nothing."""
+import json
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pymongo
+import pytest
+import requests
+
+from conftest import BINARY, DATA, read_csv
+
+CSV = DATA / "breast_cancer.csv"
+
+
+def train(store_uri):
+    p = subprocess.run([str(BINARY), "--store", store_uri, "train", "--data", str(CSV),
+                        "--target", "target", "--register", "cancer", "--alias", "production",
+                        "--num-rounds", "20", "--seed", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "round 20/20" in p.stdout and "holdout auc" in p.stdout
+    assert "registered cancer version 1 as @production" in p.stdout
+
+
+def infer(server, rows):
+    body = {"inputs": [{"name": "input__0", "shape": [len(rows), 30], "datatype": "FP32",
+                        "data": rows}]}
+    return requests.post(server.url + "/v2/models/cancer/infer", json=body, timeout=10)
+
+
+def wait_for(check, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    return check()
+
+
+class Records:
+    """Reads prediction and feedback records straight from the store, as an operator would."""
+
+    def __init__(self, kind, uri):
+        self.kind, self.uri = kind, uri
+
+    def predictions(self):
+        if self.kind == "mongodb":
+            with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=2000) as client:
+                return {d["_id"]: d for d in client.get_default_database().predictions.find()}
+        path = self.uri[len("sqlite:///"):]
+        with sqlite3.connect(path) as db:
+            return {i: json.loads(doc) for i, doc in db.execute("SELECT id, doc FROM predictions")}
+
+    def feedback(self, prediction_id):
+        if self.kind == "mongodb":
+            with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=2000) as client:
+                return client.get_default_database().feedback.find_one({"_id": prediction_id})
+        path = self.uri[len("sqlite:///"):]
+        with sqlite3.connect(path) as db:
+            row = db.execute("SELECT doc FROM feedback WHERE id = ?", (prediction_id,)).fetchone()
+            return json.loads(row[0]) if row else None
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def backend(request, store_uri):
+    if request.param == "sqlite":
+        return "sqlite", store_uri
+    db = request.getfixturevalue("ferretdb")
+    return "mongodb", db.uri()
+
+
+def test_train_serve_log_and_feedback(backend, start_server):
+    kind, uri = backend
+    train(uri)
+    server = start_server(repo=False, store=uri)
+    _, rows = read_csv("breast_cancer")
+    ids = []
+    for i in range(25):
+        r = infer(server, rows[i:i + 2])
+        assert r.status_code == 200, r.text
+        pid = r.json()["parameters"]["prediction_id"]
+        assert r.headers["X-Prediction-Id"] == pid
+        ids.append(pid)
+    v1 = requests.post(server.url + "/v1/models/cancer:predict", json={"instances": rows[:1]})
+    ids.append(v1.json()["prediction_id"])
+    records = Records(kind, uri)
+    stored = wait_for(lambda: (lambda p: p if len(p) == len(ids) else None)(records.predictions()))
+    assert stored is not None and set(stored) == set(ids), "".join(server.log)[-3000:]
+    first = stored[ids[0]]
+    assert first["model"] == "cancer" and first["version"] == 1
+    assert first["inputs"]["shape"] == [2, 30] and len(first["inputs"]["data"]) == 60
+    assert first["inputs"]["data"][0] == pytest.approx(rows[0][0])
+    assert first["outputs"]["shape"] == [2, 1] and first["latency_us"] >= 0
+
+    r = requests.post(server.url + "/v1/feedback", json={"prediction_id": ids[0], "ground_truth": [0, 0]})
+    assert r.status_code == 200, r.text
+    assert records.feedback(ids[0])["ground_truth"] == [0, 0]
+    r = requests.post(server.url + "/v1/feedback", json={"ground_truth": 1})
+    assert r.status_code == 400 and "prediction_id" in r.json()["error"]
+
+
+def test_mongodb_outage_spools_and_replays_exactly(ferretdb, start_server, tmp_path):
+    uri = ferretdb.uri()
+    train(uri)
+    spool = tmp_path / "outage-spool"
+    server = start_server("--spool-dir", str(spool), repo=False, store=uri)
+    _, rows = read_csv("breast_cancer")
+    sent, failures, stop = [], [], threading.Event()
+
+    def traffic():
+        with requests.Session() as s:
+            i = 0
+            while not stop.is_set():
+                body = {"inputs": [{"name": "input__0", "shape": [1, 30], "datatype": "FP32",
+                                    "data": rows[i % len(rows)]}]}
+                r = s.post(server.url + "/v2/models/cancer/infer", json=body, timeout=10)
+                if r.status_code == 200:
+                    sent.append(r.json()["parameters"]["prediction_id"])
+                else:
+                    failures.append(r.text)
+                i += 1
+                time.sleep(0.002)
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    try:
+        time.sleep(1.0)
+        ferretdb.stop()  # the database goes away mid-load
+        before = len(sent)
+        assert wait_for(lambda: (spool / "predictions.spool").exists() and
+                        (spool / "predictions.spool").stat().st_size > 0, timeout=30)
+        assert len(sent) > before  # inference kept answering
+        ferretdb.start()
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        thread.join()
+    assert failures == []
+    records = Records("mongodb", uri)
+    stored = wait_for(lambda: (lambda p: p if len(p) >= len(sent) else None)(records.predictions()),
+                      timeout=60)
+    assert stored is not None
+    assert len(stored) == len(sent)  # every request, exactly once
+    assert set(stored) == set(sent)
+    assert wait_for(lambda: (spool / "predictions.spool").stat().st_size == 0)
