@@ -75,7 +75,7 @@ Status TrainAndRegister(store::Store& store, registry::Registry& registry,
     }
   }
   PrintDataset(dataset);
-  ASSIGN_OR_RETURN(train::Table table, train::ReadCsv(dataset.path));
+  ASSIGN_OR_RETURN(train::Table table, train::ReadCsvPath(dataset.path));
   ASSIGN_OR_RETURN(auto result,
                    train::Train(table, options.train, [](int round, int rounds, const std::string& e) {
                      std::printf("round %d/%d %s\n", round, rounds, e.c_str());

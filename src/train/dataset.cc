@@ -336,7 +336,7 @@ StatusOr<DatasetVersion> Datasets::Add(const std::string& name, const std::strin
   auto latest = Get(name);
   if (latest.ok() && latest->md5 == hash.first) return latest;
   if (!latest.ok() && latest.status().code() != StatusCode::kNotFound) return latest.status();
-  ASSIGN_OR_RETURN(Table table, ReadCsv(path));
+  ASSIGN_OR_RETURN(Table table, ReadCsvPath(path));
   DatasetVersion d;
   d.name = name;
   d.md5 = hash.first;

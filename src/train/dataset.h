@@ -68,7 +68,7 @@ class Datasets {
  public:
   Datasets(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
-  // Records `path` (a CSV file) as the next version of dataset `name`, or
+  // Records `path` (a CSV file, or a folder of them) as the next version of dataset `name`, or
   // returns the latest version when its md5 is the same. With `dvc_file`, the
   // data must match the pointer's md5 (and size) or FailedPrecondition says so.
   StatusOr<DatasetVersion> Add(const std::string& name, const std::string& path,

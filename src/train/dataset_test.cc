@@ -152,6 +152,12 @@ TEST_F(TrainTest, DatasetsVersionByContent) {
   EXPECT_EQ(mismatch.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(mismatch.status().message().find("does not match"), std::string::npos);
   EXPECT_EQ(ParseDatasetRef("data@2")->second, 2);
+  Write("folder/part-1.csv", "a,y\n1,0\n");
+  Write("folder/part-2.csv", "a,y\n2,1\n3,0\n");
+  auto folder = datasets.Add("parts", (dir_ / "folder").string());
+  ASSERT_TRUE(folder.ok()) << folder.status().ToString();
+  EXPECT_EQ(folder->rows, 3);
+  EXPECT_TRUE(folder->md5.ends_with(".dir"));
   EXPECT_FALSE(ParseDatasetRef("data@x").ok());
 }
 

@@ -1,7 +1,9 @@
 #include "train/table.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -120,6 +122,51 @@ StatusOr<Table> ReadCsv(const std::string& path) {
         if (IsMissing(s)) s.clear();
       }
     }
+  }
+  return table;
+}
+
+StatusOr<Table> ReadCsvPath(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return ReadCsv(path);
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(path, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && it->path().extension() == ".csv") {
+      files.push_back(it->path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return InvalidArgument("folder " + path + " holds no .csv file");
+  ASSIGN_OR_RETURN(Table table, ReadCsv(files[0]));
+  for (size_t f = 1; f < files.size(); ++f) {
+    ASSIGN_OR_RETURN(Table more, ReadCsv(files[f]));
+    if (more.columns.size() != table.columns.size()) {
+      return InvalidArgument(files[f] + " has other columns than " + files[0]);
+    }
+    for (size_t c = 0; c < table.columns.size(); ++c) {
+      Column& into = table.columns[c];
+      Column& from = more.columns[c];
+      if (into.name != from.name) {
+        return InvalidArgument(files[f] + " has other columns than " + files[0]);
+      }
+      if (into.numeric && !from.numeric) {  // the merged column becomes categorical
+        into.strings.reserve(into.values.size());
+        for (double v : into.values) into.strings.push_back(std::isnan(v) ? "" : std::to_string(v));
+        into.values.clear();
+        into.numeric = false;
+      }
+      if (into.numeric) {
+        into.values.insert(into.values.end(), from.values.begin(), from.values.end());
+      } else if (from.numeric) {
+        for (double v : from.values) into.strings.push_back(std::isnan(v) ? "" : std::to_string(v));
+      } else {
+        into.strings.insert(into.strings.end(), from.strings.begin(), from.strings.end());
+      }
+    }
+    for (int64_t line : more.lines) table.lines.push_back(line);
+    table.rows += more.rows;
   }
   return table;
 }

@@ -35,4 +35,9 @@ struct Table {
 // the wrong number of fields, or duplicate column names (with line numbers).
 StatusOr<Table> ReadCsv(const std::string& path);
 
+// ReadCsv for a file; for a folder (a DVC-tracked directory), every *.csv file
+// in it, recursively, in path order, as one table (all must share the header;
+// line numbers in messages then count from the first file's start).
+StatusOr<Table> ReadCsvPath(const std::string& path);
+
 }  // namespace inferd::train
