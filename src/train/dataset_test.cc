@@ -101,6 +101,7 @@ TEST_F(TrainTest, TrainingIsDeterministicAndScoresTheHoldout) {
   EXPECT_EQ(a->objective, "binary:logistic");
   EXPECT_EQ(a->valid_rows, 113);
   EXPECT_GT(a->metrics.at("auc"), 0.95);
+  EXPECT_NE(a->model_json.find("\"feature_names\":[\"mean_radius\""), std::string::npos);
   auto b = Train(*table, options, nullptr);
   EXPECT_EQ(a->model_json, b->model_json);  // same seed, same model
   options.seed = 4;

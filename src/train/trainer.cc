@@ -220,6 +220,14 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
     }
   }
 
+  // The booster does not take feature names from its training matrix; they are
+  // set here so the saved model carries them (V1 rows as objects need them).
+  std::vector<const char*> feature_names;
+  for (const auto& n : result.feature_names) feature_names.push_back(n.c_str());
+  if (XGBoosterSetStrFeatureInfo(handle, "feature_name", feature_names.data(),
+                                 feature_names.size()) != 0) {
+    return XgbError("feature names");
+  }
   bst_ulong length = 0;
   const char* bytes = nullptr;
   if (XGBoosterSaveModelToBuffer(handle, R"({"format": "json"})", &length, &bytes) != 0) {

@@ -77,7 +77,7 @@ def test_train_serve_log_and_feedback(backend, start_server):
     kind, uri = backend
     train(uri)
     server = start_server(repo=False, store=uri)
-    _, rows = read_csv("breast_cancer")
+    names, rows = read_csv("breast_cancer")
     ids = []
     for i in range(25):
         r = infer(server, rows[i:i + 2])
@@ -85,7 +85,10 @@ def test_train_serve_log_and_feedback(backend, start_server):
         pid = r.json()["parameters"]["prediction_id"]
         assert r.headers["X-Prediction-Id"] == pid
         ids.append(pid)
-    v1 = requests.post(server.url + "/v1/models/cancer:predict", json={"instances": rows[:1]})
+    # The trained model carries its feature names, so V1 rows may be objects.
+    v1 = requests.post(server.url + "/v1/models/cancer:predict",
+                       json={"instances": [dict(zip(names, rows[0]))]})
+    assert v1.status_code == 200, v1.text
     ids.append(v1.json()["prediction_id"])
     records = Records(kind, uri)
     stored = wait_for(lambda: (lambda p: p if len(p) == len(ids) else None)(records.predictions()))
