@@ -29,8 +29,22 @@ using Bson = std::unique_ptr<bson_t, BsonFree>;
 
 Bson NewBson() { return Bson(bson_new()); }
 
+constexpr uint32_t kAuthenticationFailed = 18;
+
+// One line: server messages may hold newlines.
+std::string OneLine(std::string text) {
+  for (char& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
 Status MongoError(const std::string& what, const bson_error_t& error) {
-  return Unavailable("MongoDB " + what + ": " + error.message);
+  const bool auth = (error.domain == MONGOC_ERROR_CLIENT &&
+                     error.code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
+                    error.code == kAuthenticationFailed;
+  return Unavailable(auth ? "MongoDB refused the credentials: " + OneLine(error.message)
+                          : "MongoDB " + what + ": " + OneLine(error.message));
 }
 
 // Builds {_id: id, ...fields of json}.
@@ -115,7 +129,7 @@ class MongoStore::Impl {
       mongoc_log_set_handler(
           [](mongoc_log_level_t level, const char* domain, const char* message, void*) {
             if (level <= MONGOC_LOG_LEVEL_WARNING) {
-              spdlog::warn("mongoc {}: {}", domain, message);
+              spdlog::warn("mongoc {}: {}", domain, OneLine(message));
             } else {
               spdlog::trace("mongoc {}: {}", domain, message);
             }

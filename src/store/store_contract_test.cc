@@ -173,6 +173,21 @@ TEST(StoreUriTest, UnreachableAndMalformedStoresSayWhy) {
             StatusCode::kUnavailable);
 }
 
+TEST(StoreUriTest, RefusedCredentialsSayWhyOnOneLine) {
+  ASSERT_NE(ferretdb, nullptr);
+  // This FerretDB refuses every SCRAM login, as a MongoDB does a wrong password.
+  const std::string uri = "mongodb://inferd:wrong-pass@127.0.0.1:" +
+                          std::to_string(ferretdb->port()) + "/inferd?authSource=admin";
+  auto refused = OpenStore(uri);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  const std::string& message = refused.status().message();
+  EXPECT_EQ(message.find("wrong-pass"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_NE(message.find("MongoDB refused the credentials"), std::string::npos) << message;
+  EXPECT_NE(message.find("inferd:***@"), std::string::npos) << message;
+}
+
 TEST(StoreUriTest, EnvironmentComposesMongoUri) {
   unsetenv("INFERD_STORE");
   unsetenv("MONGO_URL");
