@@ -92,6 +92,8 @@ def main():
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=18101)
+    parser.add_argument("--log-sample-rate", type=float, default=1.0,
+                        help="inferd's prediction log sampling (1: every request is stored)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run scripts/install-deps.sh")
@@ -104,7 +106,9 @@ def main():
     systems = {
         "inferd": ([str(ROOT / "build" / "inferd"), "serve", "--host", "127.0.0.1", "--port",
                     str(args.port), "--model-repository", str(MODEL_DIR.parent),
-                    "--threads", str(cores)], inferd_url + "/v2/models/breast_cancer/infer",
+                    "--threads", str(cores), "--store", f"sqlite:///{tmp}/store/inferd.db",
+                    "--spool-dir", str(tmp / "spool"),
+                    "--log-sample-rate", str(args.log_sample_rate)], inferd_url + "/v2/models/breast_cancer/infer",
                    inferd_url),
         "peer": (["bash", str(PEER / "run.sh"), str(MODEL_DIR / "1" / "model.json"),
                   str(args.port + 1), "breast_cancer", str(cores)],
@@ -122,7 +126,8 @@ def main():
                 stop(proc)
 
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback, "
-          f"{cores} cores, breast_cancer (100 trees, 30 features), V2 JSON\n")
+          f"{cores} cores, breast_cancer (100 trees, 30 features), V2 JSON, "
+          f"inferd prediction log sampling {args.log_sample_rate} into SQLite\n")
     print("| request | system | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|")
     for label in bodies:

@@ -213,6 +213,13 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   (*server)->Run();
   waiter.join();
   if (poller) poller->Stop();
+  if (prediction_log) {
+    prediction_log->WaitIdle(std::chrono::milliseconds(f.shutdown_grace_ms));
+    const auto stats = prediction_log->stats();
+    spdlog::info("prediction log: {} written, {} spooled, {} replayed, {} dropped, {} queued, "
+                 "{} write errors", stats.written, stats.spooled, stats.replayed, stats.dropped,
+                 stats.queued, stats.write_errors);
+  }
   spdlog::info("inferd stopped");
   return 0;
 }

@@ -41,14 +41,15 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
   std::string id = monitor::NewPredictionId();
   monitor::PredictionLog* log = context.prediction_log;
   if (log == nullptr || !log->Sampled()) return id;
-  const model::ModelInfo& info = servable.model->info();
+  const int64_t features = servable.model->info().num_features;
   log->Record({.id = id,
                .model = servable.name,
                .version = servable.version,
                .time_ms = SystemClock::Get()->NowMillis(),
                .latency_us = latency_us,
-               .inputs_json = monitor::MatrixToJson(rows, num_rows, info.num_features),
-               .outputs_json = monitor::MatrixToJson(outputs.data(), num_rows, info.num_outputs)});
+               .rows = num_rows,
+               .inputs = std::vector<float>(rows, rows + num_rows * features),
+               .outputs = outputs});
   return id;
 }
 

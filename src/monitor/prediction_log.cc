@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,13 +20,15 @@ std::mt19937_64& ThreadRandom() {
 }  // namespace
 
 std::string NewPredictionId() {
+  // 12 hex digits of milliseconds, then 20 random ones: unique, and in time
+  // order, so stores append to their id index instead of splitting it.
   static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t ms = static_cast<uint64_t>(SystemClock::Get()->NowMillis());
   std::string id(32, '0');
+  for (int i = 0; i < 12; ++i) id[i] = kHex[(ms >> (4 * (11 - i))) & 0xF];
   uint64_t a = ThreadRandom()(), b = ThreadRandom()();
-  for (int i = 0; i < 16; ++i) {
-    id[i] = kHex[(a >> (4 * i)) & 0xF];
-    id[16 + i] = kHex[(b >> (4 * i)) & 0xF];
-  }
+  for (int i = 0; i < 16; ++i) id[12 + i] = kHex[(a >> (4 * i)) & 0xF];
+  for (int i = 0; i < 4; ++i) id[28 + i] = kHex[(b >> (4 * i)) & 0xF];
   return id;
 }
 
@@ -42,12 +45,15 @@ std::string MatrixToJson(const float* values, int64_t rows, int64_t cols) {
 
 std::string RecordToJson(const PredictionRecord& r) {
   std::string out;
-  out.reserve(96 + r.inputs_json.size() + r.outputs_json.size());
+  const int64_t rows = std::max<int64_t>(r.rows, 1);
   JsonWriter json(&out);
   json.BeginObject();
   json.Key("model").String(r.model).Key("version").Int(r.version);
   json.Key("time").Int(r.time_ms).Key("latency_us").Int(r.latency_us);
-  json.Key("inputs").Raw(r.inputs_json).Key("outputs").Raw(r.outputs_json);
+  json.Key("inputs").Raw(MatrixToJson(r.inputs.data(), r.rows,
+                                      static_cast<int64_t>(r.inputs.size()) / rows));
+  json.Key("outputs").Raw(MatrixToJson(r.outputs.data(), r.rows,
+                                       static_cast<int64_t>(r.outputs.size()) / rows));
   json.EndObject();
   return out;
 }

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -29,17 +30,21 @@
 
 namespace inferd::monitor {
 
+// One logged inference. Tensors stay binary until the writer thread formats
+// them, so recording costs the request thread two copies, not JSON printing.
 struct PredictionRecord {
   std::string id;
   std::string model;
   int64_t version = 0;
   int64_t time_ms = 0;
   int64_t latency_us = 0;
-  std::string inputs_json;   // {"shape": [rows, features], "data": [row-major values]}
-  std::string outputs_json;  // {"shape": [rows, outputs], "data": [...]}
+  int64_t rows = 0;
+  std::vector<float> inputs;   // rows x (inputs.size() / rows), row-major
+  std::vector<float> outputs;  // rows x (outputs.size() / rows)
 };
 
-// The store document of a record (without its id).
+// The store document of a record (without its id): {model, version, time,
+// latency_us, inputs: {shape, data}, outputs: {shape, data}}.
 std::string RecordToJson(const PredictionRecord& record);
 
 struct PredictionLogStats {
@@ -110,7 +115,7 @@ class PredictionLog {
 // nested arrays.
 std::string MatrixToJson(const float* values, int64_t rows, int64_t cols);
 
-// A random 128-bit id as 32 hex digits.
+// A 32-hex-digit id: the time in ms (12 digits), then 80 random bits.
 std::string NewPredictionId();
 
 }  // namespace inferd::monitor

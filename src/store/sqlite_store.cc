@@ -122,7 +122,7 @@ Status SqliteStore::Ping() {
 Status SqliteStore::Insert(std::string_view collection, const Document& doc) {
   ASSIGN_OR_RETURN(std::string table, Table(collection));
   std::lock_guard lock(mu_);
-  Statement st(db_, "INSERT INTO " + table + " (id, doc) VALUES (?, json(?))");
+  Statement st(db_, "INSERT INTO " + table + " (id, doc) VALUES (?, ?)");
   RETURN_IF_ERROR(st.status());
   int rc = st.Bind(1, doc.id).Bind(2, doc.json).Step();
   if (rc == SQLITE_CONSTRAINT) {
@@ -134,7 +134,7 @@ Status SqliteStore::Insert(std::string_view collection, const Document& doc) {
 Status SqliteStore::Put(std::string_view collection, const Document& doc) {
   ASSIGN_OR_RETURN(std::string table, Table(collection));
   std::lock_guard lock(mu_);
-  Statement st(db_, "INSERT OR REPLACE INTO " + table + " (id, doc) VALUES (?, json(?))");
+  Statement st(db_, "INSERT OR REPLACE INTO " + table + " (id, doc) VALUES (?, ?)");
   RETURN_IF_ERROR(st.status());
   return st.Bind(1, doc.id).Bind(2, doc.json).Step() == SQLITE_DONE ? Status::Ok()
                                                                      : st.Error("put");
@@ -187,7 +187,7 @@ StatusOr<int64_t> SqliteStore::InsertMany(std::string_view collection,
   ASSIGN_OR_RETURN(std::string table, Table(collection));
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  Statement st(db_, "INSERT OR IGNORE INTO " + table + " (id, doc) VALUES (?, json(?))");
+  Statement st(db_, "INSERT OR IGNORE INTO " + table + " (id, doc) VALUES (?, ?)");
   int64_t added = 0;
   Status status = st.status();
   for (size_t i = 0; status.ok() && i < docs.size(); ++i) {

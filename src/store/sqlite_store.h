@@ -3,7 +3,9 @@
 // Each collection is a table `(id TEXT PRIMARY KEY, doc TEXT)` holding the
 // JSON document; blobs live in `blobs(id TEXT PRIMARY KEY, data BLOB)`. The
 // file is opened in WAL mode with a busy timeout, so the server and the CLI
-// can use it at once. One connection, guarded by a mutex.
+// can use it at once. One connection, guarded by a mutex. Documents are stored
+// as given: SQLite does not re-validate them (callers write them with
+// JsonWriter), which keeps batch inserts of the prediction log cheap.
 #pragma once
 
 #include <memory>
