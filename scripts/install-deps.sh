@@ -14,7 +14,7 @@ debian_pkgs=(
   libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests, demo data and benchmarks
-  python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light
+  python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light prometheus
 )
 missing=()
 for p in "${debian_pkgs[@]}"; do

@@ -146,6 +146,49 @@ class Poller {
   std::thread thread_;
 };
 
+// Gauges read at scrape time: model readiness, prediction-log health, readiness.
+void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
+                       inferd::model::ModelRepository* models,
+                       inferd::monitor::PredictionLog* log, inferd::api::Health* health) {
+  using Samples = std::vector<std::pair<std::vector<std::string>, double>>;
+  registry->AddCallback("inferd_model_ready", "1 when the model version is loaded and serving",
+                        {"model", "version"}, false, [models] {
+                          Samples out;
+                          for (const auto& e : models->Index()) {
+                            out.push_back({{e.name, e.version}, e.state == "READY" ? 1.0 : 0.0});
+                          }
+                          return out;
+                        });
+  registry->AddCallback("inferd_ready", "1 when /v2/health/ready answers 200", {}, false,
+                        [health] { return Samples{{{}, health->ready() ? 1.0 : 0.0}}; });
+  if (log == nullptr) return;
+  struct Field {
+    const char* name;
+    const char* help;
+    bool counter;
+    int64_t inferd::monitor::PredictionLogStats::*member;
+  };
+  for (const Field& field : std::initializer_list<Field>{
+           {"inferd_prediction_log_queue_depth", "Prediction records waiting in memory", false,
+            &inferd::monitor::PredictionLogStats::queued},
+           {"inferd_prediction_log_written_total", "Prediction records stored directly", true,
+            &inferd::monitor::PredictionLogStats::written},
+           {"inferd_prediction_log_spooled_total", "Prediction records written to the spool", true,
+            &inferd::monitor::PredictionLogStats::spooled},
+           {"inferd_prediction_log_replayed_total", "Spooled records moved to the store", true,
+            &inferd::monitor::PredictionLogStats::replayed},
+           {"inferd_prediction_log_dropped_total", "Prediction records lost to full buffers", true,
+            &inferd::monitor::PredictionLogStats::dropped},
+           {"inferd_prediction_log_write_errors_total", "Failed writes to the store", true,
+            &inferd::monitor::PredictionLogStats::write_errors},
+           {"inferd_prediction_log_spool_bytes", "Size of the spool file", false,
+            &inferd::monitor::PredictionLogStats::spool_bytes}}) {
+    registry->AddCallback(field.name, field.help, {}, field.counter, [log, field] {
+      return Samples{{{}, static_cast<double>(log->stats().*field.member)}};
+    });
+  }
+}
+
 int Serve(ServeFlags& f, const std::string& store_uri) {
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   f.server.limits.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
@@ -172,7 +215,11 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   auto models = inferd::model::ModelRepository::Create(
       {.source = source.get(), .default_max_batch_size = f.max_batch_size});
   const char* admin_token = std::getenv("INFERD_ADMIN_TOKEN");
+  inferd::monitor::MetricsRegistry metrics_registry;
+  inferd::monitor::ServerMetrics metrics(&metrics_registry);
+  inferd::monitor::AddProcessMetrics(&metrics_registry, INFERD_VERSION);
   inferd::api::Health health;
+  AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), &health);
   inferd::api::Service service({
       .models = models.get(),
       .health = &health,
@@ -181,6 +228,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .registry = &registry,
       .admin_token = admin_token ? admin_token : "",
       .prediction_log = prediction_log.get(),
+      .metrics = &metrics,
       .on_registry_change =
           [&](const std::string&) {
             if (f.model_repository.empty()) (void)models->Refresh();

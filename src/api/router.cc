@@ -20,7 +20,7 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 }  // namespace
 
 void Router::Add(std::string method, std::string_view pattern, RouteFn fn) {
-  Route route{std::move(method), {}, std::move(fn)};
+  Route route{std::move(method), std::string(pattern), {}, std::move(fn)};
   for (std::string_view part : SplitPath(pattern)) {
     Segment segment{Segment::Kind::kLiteral, std::string(part)};
     if (part == "{path...}") segment = {Segment::Kind::kRest, ""};
@@ -61,12 +61,14 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& part
   return true;
 }
 
-http::Response Router::Dispatch(http::Request& request) const {
+http::Response Router::Dispatch(http::Request& request, std::string_view* matched) const {
+  if (matched) *matched = "unmatched";
   const std::vector<std::string_view> parts = SplitPath(request.Path());
   std::string allowed;
   for (const Route& route : routes_) {
     PathParams params;
     if (!Match(route, parts, &params)) continue;
+    if (matched) *matched = route.pattern;
     if (route.method == request.method) return route.fn(request, params);
     if (allowed.find(route.method) == std::string::npos) {
       allowed += allowed.empty() ? route.method : ", " + route.method;

@@ -28,7 +28,10 @@ class Router {
   using RouteFn = std::function<http::Response(http::Request&, const PathParams&)>;
 
   void Add(std::string method, std::string_view pattern, RouteFn fn);
-  http::Response Dispatch(http::Request& request) const;
+  // Runs the matching route. `route`, when given, receives the matched
+  // pattern ("/v2/models/{model}/infer"), or "unmatched"; it stays valid for
+  // the router's lifetime.
+  http::Response Dispatch(http::Request& request, std::string_view* route = nullptr) const;
 
  private:
   struct Segment {
@@ -37,6 +40,7 @@ class Router {
   };
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<Segment> segments;
     RouteFn fn;
   };

@@ -4,13 +4,38 @@
 
 namespace inferd::api {
 
-Service::Service(const ServiceContext& context) {
+Service::Service(const ServiceContext& context) : metrics_(context.metrics) {
   AddV2Routes(context, &router_);
+  if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
   AddV1Routes(context, &router_);
   AddDocsRoutes(&router_);
   if (context.registry != nullptr && context.store != nullptr) {
     AddMlflowRoutes(context, &router_);
   }
+}
+
+http::Response Service::Handle(http::Request& request) const {
+  if (metrics_ == nullptr) return router_.Dispatch(request);
+  metrics_->in_flight()->Add(1);
+  std::string_view route;
+  http::Response response = router_.Dispatch(request, &route);
+  metrics_->in_flight()->Add(-1);
+  metrics_->Http(route, response.status)->Add();
+  return response;
+}
+
+void AddMetricsRoutes(const ServiceContext& context, Router* router) {
+  monitor::ServerMetrics* metrics = context.metrics;
+  auto text = [](std::string body) {
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = std::move(body);
+    return response;
+  };
+  router->Add("GET", "/metrics",
+              [metrics, text](auto&, auto&) { return text(metrics->registry()->Render()); });
+  router->Add("GET", "/metrics/triton",
+              [metrics, text](auto&, auto&) { return text(metrics->RenderTriton()); });
 }
 
 Status CheckAdmin(const ServiceContext& context, const http::Request& request) {

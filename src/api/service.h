@@ -13,6 +13,7 @@
 #include "http/message.h"
 #include "model/repository.h"
 #include "monitor/prediction_log.h"
+#include "monitor/server_metrics.h"
 #include "registry/registry.h"
 #include "store/store.h"
 
@@ -44,6 +45,7 @@ struct ServiceContext {
   // require `Authorization: Bearer <admin_token>`.
   std::string admin_token;
   monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
+  monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
   // Called after a registry change that may alter what is served (may be empty).
   std::function<void(const std::string& model)> on_registry_change;
 };
@@ -55,10 +57,12 @@ Status CheckAdmin(const ServiceContext& context, const http::Request& request);
 class Service {
  public:
   explicit Service(const ServiceContext& context);
-  http::Response Handle(http::Request& request) const { return router_.Dispatch(request); }
+  // Thread-safe. Counts the request by route and status when metrics are on.
+  http::Response Handle(http::Request& request) const;
 
  private:
   Router router_;
+  monitor::ServerMetrics* metrics_;
 };
 
 // Records one inference in the prediction log (if any, and if sampled) and
@@ -72,5 +76,6 @@ void AddV2Routes(const ServiceContext& context, Router* router);
 void AddV1Routes(const ServiceContext& context, Router* router);
 void AddDocsRoutes(Router* router);
 void AddMlflowRoutes(const ServiceContext& context, Router* router);
+void AddMetricsRoutes(const ServiceContext& context, Router* router);
 
 }  // namespace inferd::api

@@ -149,15 +149,24 @@ class V1Api {
     const model::Servable& s = **servable;
     size_t num_rows = 0;
     auto rows = ParseInstances(request, s, &num_rows);
-    if (!rows.ok()) return ErrorResponse(rows.status());
+    if (!rows.ok()) return Reject(s, rows.status());
     std::vector<float> predictions;
+    const auto compute_start = std::chrono::steady_clock::now();
     if (auto st = s.Predict(rows->data(), static_cast<int64_t>(num_rows), &predictions);
         !st.ok()) {
-      return ErrorResponse(st);
+      return Reject(s, st);
     }
+    const auto compute_end = std::chrono::steady_clock::now();
     const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - start)
                                    .count();
+    if (context_.metrics) {
+      context_.metrics->RecordInference(
+          context_.metrics->Model(s.name, s.version), /*v2=*/false,
+          static_cast<int64_t>(num_rows), latency_us,
+          std::chrono::duration_cast<std::chrono::microseconds>(compute_end - compute_start)
+              .count());
+    }
     const std::string prediction_id = LogPrediction(
         context_, s, rows->data(), static_cast<int64_t>(num_rows), predictions, latency_us);
     const int64_t per_row = s.model->info().num_outputs;
@@ -210,6 +219,13 @@ class V1Api {
   }
 
  private:
+  http::Response Reject(const model::Servable& s, const inferd::Status& status) const {
+    if (context_.metrics) {
+      context_.metrics->RecordFailure(s.name, s.version, HttpStatusFor(status.code()));
+    }
+    return ErrorResponse(status);
+  }
+
   ServiceContext context_;
 };
 

@@ -94,30 +94,33 @@ class V2Api {
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
     auto parsed = ParseInferRequest(request);
-    if (!parsed.ok()) return ErrorResponse(parsed.status());
+    if (!parsed.ok()) return Reject(s, parsed.status());
     InferRequest& infer = *parsed;
 
     const model::ModelInfo& info = s.model->info();
     if (infer.inputs.size() != 1) {
-      return ErrorResponse(InvalidArgument(
+      return Reject(s, InvalidArgument(
           "model '" + s.name + "' takes 1 input ('" + s.config.input_name + "'), got " +
           std::to_string(infer.inputs.size())));
     }
     const InferInput& input = infer.inputs[0];
     if (input.name != s.config.input_name) {
-      return ErrorResponse(InvalidArgument("unknown input '" + input.name + "': model '" +
+      return Reject(s, InvalidArgument("unknown input '" + input.name + "': model '" +
                                            s.name + "' expects '" + s.config.input_name + "'"));
     }
     if (input.shape.size() != 2 || input.shape[1] != info.num_features) {
-      return ErrorResponse(InvalidArgument(
+      return Reject(s, InvalidArgument(
           "input '" + input.name + "': shape " + ShapeToString(input.shape) + " must be [rows, " +
           std::to_string(info.num_features) + "]"));
     }
     const int64_t rows = input.shape[0];
     std::vector<float> predictions;
+    const auto compute_start = std::chrono::steady_clock::now();
     if (Status st = s.Predict(input.data.data(), rows, &predictions); !st.ok()) {
+      CountFailure(s, st);
       return ErrorResponse(st);
     }
+    const auto compute_end = std::chrono::steady_clock::now();
 
     std::vector<int64_t> shape = {rows};
     if (info.num_outputs > 1) shape.push_back(info.num_outputs);
@@ -127,7 +130,7 @@ class V2Api {
     }
     for (const RequestedOutput& requested : infer.outputs) {
       if (requested.name != s.config.output_name) {
-        return ErrorResponse(InvalidArgument("unknown output '" + requested.name +
+        return Reject(s, InvalidArgument("unknown output '" + requested.name +
                                              "': model '" + s.name + "' has '" +
                                              s.config.output_name + "'"));
       }
@@ -136,6 +139,12 @@ class V2Api {
     const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - start)
                                    .count();
+    if (context_.metrics) {
+      context_.metrics->RecordInference(
+          context_.metrics->Model(s.name, s.version), /*v2=*/true, rows, latency_us,
+          std::chrono::duration_cast<std::chrono::microseconds>(compute_end - compute_start)
+              .count());
+    }
     std::string prediction_id =
         LogPrediction(context_, s, input.data.data(), rows, predictions, latency_us);
     return EncodeInferResponse(s.name, s.version, infer.id, outputs, prediction_id);
@@ -180,6 +189,18 @@ class V2Api {
   }
 
  private:
+  // Counts a failed inference of a known model: REJECTED for bad input,
+  // BACKEND when the model itself failed.
+  void CountFailure(const model::Servable& s, const Status& status) const {
+    if (context_.metrics) {
+      context_.metrics->RecordFailure(s.name, s.version, HttpStatusFor(status.code()));
+    }
+  }
+  http::Response Reject(const model::Servable& s, const Status& status) const {
+    CountFailure(s, status);
+    return ErrorResponse(status);
+  }
+
   ServiceContext context_;
 };
 

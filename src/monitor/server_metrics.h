@@ -1,0 +1,86 @@
+// ServerMetrics: every metric family the server records, declared once and
+// handed to the API (Envoy's "stats struct" pattern).
+//
+// Two views of the same counters: GET /metrics uses Prometheus' naming rules
+// (`inferd_*`, `_total`, base units; `promtool check metrics` is silent), and
+// GET /metrics/triton renders Triton's names (`nv_inference_*`, labels model
+// and version, microseconds) so existing Triton dashboards work. Triton's
+// names break promtool's naming lints (`_count` suffixes, `_us` units, no
+// `_total`), which is why they have their own path.
+//
+// Model() and Http() return cached series pointers: after a thread's first
+// request for a series, recording is lock-free atomic adds.
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "monitor/metrics.h"
+
+namespace inferd::monitor {
+
+struct ModelSeries {
+  std::string model;
+  std::string version;
+  Counter* success;              // nv_inference_request_success
+  Counter* failure_rejected;     // nv_inference_request_failure{reason="REJECTED"}: bad input
+  Counter* failure_backend;      // nv_inference_request_failure{reason="BACKEND"}: model failed
+  Counter* inference_count;      // nv_inference_count: rows
+  Counter* exec_count;           // nv_inference_exec_count: model executions
+  Counter* request_duration_us;  // nv_inference_request_duration_us
+  Counter* queue_duration_us;    // nv_inference_queue_duration_us
+  Counter* compute_duration_us;  // nv_inference_compute_infer_duration_us
+  Histogram* duration_v2;        // inferd_inference_duration_seconds{protocol="v2"}
+  Histogram* duration_v1;        // inferd_inference_duration_seconds{protocol="v1"}
+  Histogram* batch_size;         // inferd_inference_batch_size
+};
+
+class ServerMetrics {
+ public:
+  explicit ServerMetrics(MetricsRegistry* registry);
+
+  ModelSeries* Model(std::string_view name, int64_t version);
+  Counter* Http(std::string_view route, int code);
+  Gauge* in_flight() { return in_flight_; }
+  MetricsRegistry* registry() { return registry_; }
+
+  // Triton's families (nv_inference_*) in Prometheus text format.
+  std::string RenderTriton();
+
+  // Records a failed inference of a known model: REJECTED for a client error
+  // (`http_status` < 500), BACKEND otherwise.
+  void RecordFailure(std::string_view model, int64_t version, int http_status);
+
+  // Records one inference that reached a model.
+  void RecordInference(ModelSeries* series, bool v2, int64_t rows, int64_t total_us,
+                       int64_t compute_us);
+
+ private:
+  MetricsRegistry* registry_;
+  Family<Counter>* success_;
+  Family<Counter>* failure_;
+  Family<Counter>* inference_count_;
+  Family<Counter>* exec_count_;
+  // Kept in integer microseconds for lock-free adds; /metrics shows them as
+  // seconds through scrape-time callbacks, /metrics/triton as microseconds.
+  Family<Counter> request_duration_{"request_duration_us", "", {"model", "version"}};
+  Family<Counter> queue_duration_{"queue_duration_us", "", {"model", "version"}};
+  Family<Counter> compute_duration_{"compute_duration_us", "", {"model", "version"}};
+  Family<Histogram>* duration_;
+  Family<Histogram>* batch_size_;
+  Family<Counter>* http_requests_;
+  Gauge* in_flight_;
+
+  std::mutex mu_;
+  std::deque<ModelSeries> models_;  // guarded by mu_; never moves
+};
+
+// Registers process metrics (CPU seconds, resident memory, open fds, start
+// time) and inferd_build_info.
+void AddProcessMetrics(MetricsRegistry* registry, const std::string& version);
+
+}  // namespace inferd::monitor

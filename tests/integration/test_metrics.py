@@ -1,0 +1,134 @@
+"""Prometheus metrics: valid exposition (promtool), Triton's names, and a real Prometheus
+scraping inferd and reading the request count back through its HTTP API."""
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+GOOD = {"inputs": [{"name": "input__0", "shape": [2, 4], "datatype": "FP32",
+                    "data": [5.1, 3.5, 1.4, 0.2, 6.2, 2.9, 4.3, 1.3]}]}
+
+
+def series(text, name, **labels):
+    """The value of one series in exposition text, or None."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{want}}} ") or (not labels and line.startswith(name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def test_metrics_pass_promtool_and_count_requests(server):
+    for _ in range(5):
+        assert requests.post(server.url + "/v2/models/iris/infer", json=GOOD).status_code == 200
+    assert requests.post(server.url + "/v1/models/iris:predict",
+                         json={"instances": [[1, 2, 3, 4]]}).status_code == 200
+    bad = dict(GOOD, inputs=[dict(GOOD["inputs"][0], shape=[1, 4])])
+    assert requests.post(server.url + "/v2/models/iris/infer", json=bad).status_code == 400
+    r = requests.get(server.url + "/metrics")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.text
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+    assert check.returncode == 0 and check.stdout.strip() == "" and check.stderr.strip() == "", \
+        check.stdout + check.stderr
+    assert series(text, "inferd_inference_requests_total", model="iris", version="1") == 6
+    assert series(text, "inferd_inference_rows_total", model="iris", version="1") == 11
+    assert series(text, "inferd_inference_executions_total", model="iris", version="1") == 6
+    assert series(text, "inferd_inference_failures_total", model="iris", version="1",
+                  reason="REJECTED") == 1
+    assert series(text, "inferd_inference_request_duration_seconds_total", model="iris",
+                  version="1") > 0
+    assert series(text, "inferd_inference_duration_seconds_count", model="iris", version="1",
+                  protocol="v2") == 5
+    assert series(text, "inferd_inference_batch_size_bucket", model="iris", version="1",
+                  le="2") == 6
+    assert series(text, "inferd_http_requests_total", route="/v2/models/{model}/infer",
+                  code="200") == 5
+    assert series(text, "inferd_http_requests_total", route="/v2/models/{model}/infer",
+                  code="400") == 1
+    assert series(text, "inferd_model_ready", model="iris", version="1") == 1
+    assert series(text, "inferd_ready") == 1
+    assert series(text, "inferd_prediction_log_dropped_total") == 0
+    assert series(text, "process_resident_memory_bytes") > 1e6
+    assert series(text, "process_open_fds") > 3
+    assert series(text, "inferd_build_info", version="0.1.0") == 1
+
+    # Triton's names, for Triton dashboards, from the same counters.
+    triton = requests.get(server.url + "/metrics/triton").text
+    assert series(triton, "nv_inference_request_success", model="iris", version="1") == 6
+    assert series(triton, "nv_inference_count", model="iris", version="1") == 11  # rows
+    assert series(triton, "nv_inference_exec_count", model="iris", version="1") == 6
+    assert series(triton, "nv_inference_request_failure", model="iris", version="1",
+                  reason="REJECTED") == 1
+    assert series(triton, "nv_inference_request_duration_us", model="iris", version="1") == \
+        pytest.approx(1e6 * series(text, "inferd_inference_request_duration_seconds_total",
+                                   model="iris", version="1"))
+    assert series(triton, "nv_inference_compute_infer_duration_us", model="iris", version="1") > 0
+    assert series(triton, "nv_inference_queue_duration_us", model="iris", version="1") == 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def prometheus(tmp_path):
+    """Starts Debian's Prometheus; yields a function that points it at a target."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.fail("prometheus is missing: run scripts/install-deps.sh")
+    procs = []
+
+    def start(target):
+        port = free_port()
+        config = tmp_path / "prometheus.yml"
+        config.write_text(
+            "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+            "scrape_configs:\n"
+            f"  - job_name: inferd\n    static_configs: [{{targets: ['{target}']}}]\n"
+            f"  - job_name: inferd-triton\n    metrics_path: /metrics/triton\n"
+            f"    static_configs: [{{targets: ['{target}']}}]\n")
+        procs.append(subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/-/ready", timeout=1).status_code == 200:
+                    return url
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("Prometheus did not start")
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(30)
+
+
+def test_a_real_prometheus_reads_the_same_count(server, prometheus):
+    sent = 37
+    for _ in range(sent):
+        assert requests.post(server.url + "/v2/models/iris/infer", json=GOOD).status_code == 200
+    url = prometheus(f"127.0.0.1:{server.port}")
+    for query in ('inferd_inference_requests_total{job="inferd",model="iris",version="1"}',
+                  'nv_inference_request_success{job="inferd-triton",model="iris",version="1"}'):
+        deadline = time.monotonic() + 30
+        value = None
+        while time.monotonic() < deadline:
+            result = requests.get(url + "/api/v1/query", params={"query": query}).json()
+            if result["status"] == "success" and result["data"]["result"]:
+                value = float(result["data"]["result"][0]["value"][1])
+                if value == sent:
+                    break
+            time.sleep(0.5)
+        assert value == sent, query
