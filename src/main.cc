@@ -14,6 +14,7 @@
 
 #include "api/service.h"
 #include "cli/models_command.h"
+#include "common/logging.h"
 #include "cli/train_command.h"
 #include "http/server.h"
 #include "model/directory_source.h"
@@ -37,6 +38,7 @@ struct ServeFlags {
   int64_t read_timeout_ms = 30'000;
   int64_t shutdown_grace_ms = 20'000;
   std::string log_level = "info";
+  double access_log_sample_rate = 1;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags* f) {
@@ -95,6 +97,11 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--spool-max-bytes", f->prediction_log.spool_max_bytes,
                     "Largest spool; past it records are dropped and counted")
       ->envname("INFERD_SPOOL_MAX_BYTES")->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  serve->add_option("--access-log-sample-rate", f->access_log_sample_rate,
+                    "Share of successful requests written to the access log; errors always are "
+                    "(0: no access log)")
+      ->envname("INFERD_ACCESS_LOG_SAMPLE_RATE")->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
@@ -191,6 +198,7 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
 
 int Serve(ServeFlags& f, const std::string& store_uri) {
   spdlog::set_level(spdlog::level::from_str(f.log_level));
+  spdlog::default_logger()->set_level(spdlog::level::from_str(f.log_level));
   f.server.limits.idle_timeout = std::chrono::milliseconds(f.idle_timeout_ms);
   f.server.limits.read_timeout = std::chrono::milliseconds(f.read_timeout_ms);
   const sigset_t signals = BlockShutdownSignals();
@@ -229,6 +237,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .admin_token = admin_token ? admin_token : "",
       .prediction_log = prediction_log.get(),
       .metrics = &metrics,
+      .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =
           [&](const std::string&) {
             if (f.model_repository.empty()) (void)models->Refresh();
@@ -370,6 +379,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // so `inferd serve --store URI` works as well as `inferd --store URI serve`
   std::string store_uri = store::StoreUriFromEnv(store::kDefaultStoreUri);
+  std::string log_format = "json";
+  app.add_option("--log-format", log_format, "json (Elastic Common Schema lines) or text")
+      ->envname("INFERD_LOG_FORMAT")->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
   app.add_option("--store", store_uri,
                  "sqlite:///relative.db, sqlite:////absolute.db or mongodb://user:pass@host/db "
                  "(env INFERD_STORE, or MONGO_URL + MONGO_USERNAME + MONGO_PASSWORD + MONGO_DB)")
@@ -388,7 +401,10 @@ int main(int argc, char** argv) {
   CLI::App* train = app.add_subcommand("train", "Train an XGBoost model and register it");
   AddTrainFlags(train, &train_options);
   CLI11_PARSE(app, argc, argv);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  // The server logs for machines; the other commands talk to a person.
+  inferd::ConfigureLogging(serve->parsed() && log_format == "json" ? inferd::LogFormat::kJson
+                                                                    : inferd::LogFormat::kText,
+                           serve->parsed() ? serve_flags.log_level : "info");
   if (serve->parsed()) return Serve(serve_flags, store_uri);
   if (models->parsed()) return RunModels(models, models_flags, store_uri);
   if (datasets->parsed()) {

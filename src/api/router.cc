@@ -61,7 +61,8 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& part
   return true;
 }
 
-http::Response Router::Dispatch(http::Request& request, std::string_view* matched) const {
+http::Response Router::Dispatch(http::Request& request, std::string_view* matched,
+                                PathParams* matched_params) const {
   if (matched) *matched = "unmatched";
   const std::vector<std::string_view> parts = SplitPath(request.Path());
   std::string allowed;
@@ -69,6 +70,7 @@ http::Response Router::Dispatch(http::Request& request, std::string_view* matche
     PathParams params;
     if (!Match(route, parts, &params)) continue;
     if (matched) *matched = route.pattern;
+    if (matched_params) *matched_params = params;
     if (route.method == request.method) return route.fn(request, params);
     if (allowed.find(route.method) == std::string::npos) {
       allowed += allowed.empty() ? route.method : ", " + route.method;

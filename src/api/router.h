@@ -31,7 +31,9 @@ class Router {
   // Runs the matching route. `route`, when given, receives the matched
   // pattern ("/v2/models/{model}/infer"), or "unmatched"; it stays valid for
   // the router's lifetime.
-  http::Response Dispatch(http::Request& request, std::string_view* route = nullptr) const;
+  // `params`, when given, receives the matched route's path parameters.
+  http::Response Dispatch(http::Request& request, std::string_view* route = nullptr,
+                          PathParams* params = nullptr) const;
 
  private:
   struct Segment {

@@ -1,10 +1,15 @@
 #include "api/service.h"
 
+#include <chrono>
+#include <random>
+
 #include "common/clock.h"
+#include "common/logging.h"
 
 namespace inferd::api {
 
-Service::Service(const ServiceContext& context) : metrics_(context.metrics) {
+Service::Service(const ServiceContext& context)
+    : metrics_(context.metrics), access_log_sample_rate_(context.access_log_sample_rate) {
   AddV2Routes(context, &router_);
   if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
   AddV1Routes(context, &router_);
@@ -15,12 +20,32 @@ Service::Service(const ServiceContext& context) : metrics_(context.metrics) {
 }
 
 http::Response Service::Handle(http::Request& request) const {
-  if (metrics_ == nullptr) return router_.Dispatch(request);
-  metrics_->in_flight()->Add(1);
+  const auto start = std::chrono::steady_clock::now();
+  if (metrics_) metrics_->in_flight()->Add(1);
   std::string_view route;
-  http::Response response = router_.Dispatch(request, &route);
-  metrics_->in_flight()->Add(-1);
-  metrics_->Http(route, response.status)->Add();
+  PathParams params;
+  http::Response response = router_.Dispatch(request, &route, &params);
+  if (metrics_) {
+    metrics_->in_flight()->Add(-1);
+    metrics_->Http(route, response.status)->Add();
+  }
+  thread_local std::mt19937_64 random(std::random_device{}());
+  const bool sampled = access_log_sample_rate_ >= 1 ||
+                       (access_log_sample_rate_ > 0 &&
+                        std::uniform_real_distribution<double>(0, 1)(random) <
+                            access_log_sample_rate_);
+  if (access_log_sample_rate_ > 0 && (sampled || response.status >= 400)) {
+    const std::string trace_id = TraceIdFrom(request.Header("traceparent"));
+    LogAccess({.method = request.method,
+               .path = request.Path(),
+               .status = response.status,
+               .duration_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count(),
+               .trace_id = trace_id,
+               .model = params.model,
+               .version = params.version});
+  }
   return response;
 }
 

@@ -46,6 +46,8 @@ struct ServiceContext {
   std::string admin_token;
   monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
   monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
+  // Share of successful requests written to the access log (errors always are); 0: none.
+  double access_log_sample_rate = 0;
   // Called after a registry change that may alter what is served (may be empty).
   std::function<void(const std::string& model)> on_registry_change;
 };
@@ -57,12 +59,14 @@ Status CheckAdmin(const ServiceContext& context, const http::Request& request);
 class Service {
  public:
   explicit Service(const ServiceContext& context);
-  // Thread-safe. Counts the request by route and status when metrics are on.
+  // Thread-safe. Counts the request by route and status when metrics are on,
+  // and writes the access log line when it is sampled.
   http::Response Handle(http::Request& request) const;
 
  private:
   Router router_;
   monitor::ServerMetrics* metrics_;
+  double access_log_sample_rate_;
 };
 
 // Records one inference in the prediction log (if any, and if sampled) and
