@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <thread>
 
+#include <algorithm>
 #include <condition_variable>
+#include <tuple>
 #include <mutex>
 
 #include "api/service.h"
@@ -22,6 +24,7 @@
 #include "registry/registry.h"
 #include "registry/registry_source.h"
 #include "store/store.h"
+#include "train/dataset.h"
 
 namespace {
 
@@ -39,6 +42,7 @@ struct ServeFlags {
   int64_t shutdown_grace_ms = 20'000;
   std::string log_level = "info";
   double access_log_sample_rate = 1;
+  inferd::monitor::DriftOptions drift;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags* f) {
@@ -102,6 +106,27 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Share of successful requests written to the access log; errors always are "
                     "(0: no access log)")
       ->envname("INFERD_ACCESS_LOG_SAMPLE_RATE")->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  serve->add_option("--drift-window-rows", f->drift.window_rows,
+                    "Live rows per model version that drift compares to the reference")
+      ->envname("INFERD_DRIFT_WINDOW_ROWS")->check(CLI::Range(int64_t{10}, int64_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--drift-window-seconds", f->drift.window_seconds,
+                    "Also forget rows older than this (0: by rows only)")
+      ->envname("INFERD_DRIFT_WINDOW_SECONDS")->check(CLI::Range(int64_t{0}, int64_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--drift-psi-threshold", f->drift.psi_threshold,
+                    "A feature drifts when its PSI reaches this")
+      ->envname("INFERD_DRIFT_PSI_THRESHOLD")->check(CLI::PositiveNumber)->capture_default_str();
+  serve->add_option("--drift-ks-alpha", f->drift.ks_alpha,
+                    "KS significance level, divided by the number of features (Bonferroni)")
+      ->envname("INFERD_DRIFT_KS_ALPHA")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  serve->add_option("--drift-dataset-share", f->drift.dataset_drift_share,
+                    "The dataset drifts when this share of features drift")
+      ->envname("INFERD_DRIFT_DATASET_SHARE")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  serve->add_option("--drift-min-rows", f->drift.min_rows,
+                    "Rows needed in the window before any verdict")
+      ->envname("INFERD_DRIFT_MIN_ROWS")->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
       ->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
@@ -196,6 +221,75 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
   }
 }
 
+// Drift references: the profile of the dataset a registered version was
+// trained on, in the model's feature order. Empty when there is none.
+std::vector<inferd::monitor::FeatureReference> LoadReference(
+    inferd::registry::Registry& registry, inferd::train::Datasets& datasets,
+    const std::string& model, int64_t version, const std::vector<std::string>& features) {
+  auto v = registry.GetVersion(model, version);
+  if (!v.ok() || !v->dataset || features.empty()) return {};
+  auto dataset = datasets.Get(v->dataset->name, v->dataset->version);
+  if (!dataset.ok()) {
+    spdlog::warn("no drift reference for {} version {}: {}", model, version,
+                 dataset.status().message());
+    return {};
+  }
+  std::vector<inferd::monitor::FeatureReference> out;
+  for (const std::string& name : features) {
+    auto column = std::find_if(dataset->columns.begin(), dataset->columns.end(),
+                               [&](const auto& c) { return c.name == name; });
+    if (column == dataset->columns.end() || column->type != "numeric" || column->count == 0) {
+      spdlog::warn("no drift reference for {} version {}: feature {} is not a numeric column "
+                   "of dataset {}", model, version, name, dataset->name);
+      return {};
+    }
+    inferd::monitor::FeatureReference ref{.name = name,
+                                          .count = column->count,
+                                          .missing_share = column->missing_share,
+                                          .decile_edges = column->histogram_edges,
+                                          .percentiles = column->percentiles};
+    for (int64_t n : column->histogram_counts) {
+      ref.decile_proportions.push_back(static_cast<double>(n) / column->count);
+    }
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
+void AddDriftMetrics(inferd::monitor::MetricsRegistry* registry,
+                     inferd::monitor::DriftMonitor* drift) {
+  using Samples = std::vector<std::pair<std::vector<std::string>, double>>;
+  using Field = double inferd::monitor::FeatureDrift::*;
+  for (auto [name, help, field] : std::initializer_list<std::tuple<const char*, const char*, Field>>{
+           {"inferd_drift_psi", "Population stability index of a feature's live window",
+            &inferd::monitor::FeatureDrift::psi},
+           {"inferd_drift_ks", "Kolmogorov-Smirnov statistic of a feature's live window",
+            &inferd::monitor::FeatureDrift::ks},
+           {"inferd_drift_ks_p_value", "KS p-value of a feature's live window",
+            &inferd::monitor::FeatureDrift::ks_p_value}}) {
+    registry->AddCallback(name, help, {"model", "version", "feature"}, false, [drift, field] {
+      Samples out;
+      drift->ForEach([&](const std::string& model, int64_t version, const auto& window) {
+        for (const auto& f : window.Report().features) {
+          out.push_back({{model, std::to_string(version), f.name}, f.*field});
+        }
+      });
+      return out;
+    });
+  }
+  registry->AddCallback("inferd_drift_detected",
+                        "1 when at least the configured share of features drift",
+                        {"model", "version"}, false, [drift] {
+                          Samples out;
+                          drift->ForEach([&](const std::string& model, int64_t version,
+                                             const auto& window) {
+                            out.push_back({{model, std::to_string(version)},
+                                           window.Report().dataset_drift ? 1.0 : 0.0});
+                          });
+                          return out;
+                        });
+}
+
 int Serve(ServeFlags& f, const std::string& store_uri) {
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   spdlog::default_logger()->set_level(spdlog::level::from_str(f.log_level));
@@ -226,6 +320,13 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   inferd::monitor::MetricsRegistry metrics_registry;
   inferd::monitor::ServerMetrics metrics(&metrics_registry);
   inferd::monitor::AddProcessMetrics(&metrics_registry, INFERD_VERSION);
+  inferd::train::Datasets datasets(store.get(), inferd::SystemClock::Get());
+  inferd::monitor::DriftMonitor drift(
+      [&](const std::string& model, int64_t version, const std::vector<std::string>& features) {
+        return LoadReference(registry, datasets, model, version, features);
+      },
+      f.drift, inferd::SystemClock::Get());
+  AddDriftMetrics(&metrics_registry, &drift);
   inferd::api::Health health;
   AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), &health);
   inferd::api::Service service({
@@ -237,6 +338,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .admin_token = admin_token ? admin_token : "",
       .prediction_log = prediction_log.get(),
       .metrics = &metrics,
+      .drift = &drift,
       .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =
           [&](const std::string&) {

@@ -88,6 +88,12 @@ namespace inferd::api {
 std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
                           const float* rows, int64_t num_rows, const std::vector<float>& outputs,
                           int64_t latency_us) {
+  if (context.drift != nullptr) {
+    if (monitor::ModelDrift* window =
+            context.drift->For(servable.name, servable.version, servable.feature_names)) {
+      window->Observe(rows, num_rows);
+    }
+  }
   std::string id = monitor::NewPredictionId();
   monitor::PredictionLog* log = context.prediction_log;
   if (log == nullptr || !log->Sampled()) return id;

@@ -12,6 +12,7 @@
 #include "api/router.h"
 #include "http/message.h"
 #include "model/repository.h"
+#include "monitor/drift.h"
 #include "monitor/prediction_log.h"
 #include "monitor/server_metrics.h"
 #include "registry/registry.h"
@@ -46,6 +47,7 @@ struct ServiceContext {
   std::string admin_token;
   monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
   monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
+  monitor::DriftMonitor* drift = nullptr;  // no drift windows when null
   // Share of successful requests written to the access log (errors always are); 0: none.
   double access_log_sample_rate = 0;
   // Called after a registry change that may alter what is served (may be empty).
@@ -69,8 +71,9 @@ class Service {
   double access_log_sample_rate_;
 };
 
-// Records one inference in the prediction log (if any, and if sampled) and
-// returns its prediction id, which the caller returns to the client.
+// Records one inference: its rows in the model version's drift window (if
+// any) and the prediction log (if any, and if sampled). Returns its prediction
+// id, which the caller returns to the client.
 std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
                           const float* rows, int64_t num_rows, const std::vector<float>& outputs,
                           int64_t latency_us);

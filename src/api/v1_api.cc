@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <algorithm>
 #include <limits>
 
 #include "api/http_status.h"
@@ -10,6 +11,7 @@
 #include "api/service.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
+#include "common/url.h"
 
 namespace inferd::api {
 namespace od = simdjson::ondemand;
@@ -189,6 +191,52 @@ class V1Api {
     return response;
   }
 
+  // GET /v1/models/{m}/drift[?version=N]: the live window against the reference.
+  http::Response Drift(const http::Request& request, const PathParams& params) const {
+    auto versions = QueryValues(request.Query(), "version");
+    auto servable = context_.models->Get(params.model, versions.empty() ? "" : versions.front());
+    if (!servable.ok()) return ErrorResponse(servable.status());
+    const model::Servable& s = **servable;
+    monitor::ModelDrift* window =
+        context_.drift ? context_.drift->For(s.name, s.version, s.feature_names) : nullptr;
+    if (window == nullptr) {
+      return ErrorResponse(NotFound(
+          "model '" + s.name + "' version " + std::to_string(s.version) +
+          " has no reference profile: train it with `inferd train` (which records the "
+          "dataset's profile) to get drift statistics"));
+    }
+    const monitor::DriftReport report = window->Report();
+    const monitor::DriftOptions& o = window->options();
+    std::string body;
+    JsonWriter json(&body);
+    json.BeginObject().Key("model").String(s.name).Key("version").String(std::to_string(s.version));
+    json.Key("window_rows").Int(report.rows).Key("enough_rows").Bool(report.enough_rows);
+    json.Key("dataset_drift").Bool(report.dataset_drift);
+    json.Key("drifting_share").Double(report.drifting_share);
+    json.Key("thresholds").BeginObject().Key("psi").Double(o.psi_threshold);
+    json.Key("ks_alpha").Double(o.ks_alpha);
+    json.Key("ks_alpha_per_feature").Double(o.ks_alpha / std::max<size_t>(1, report.features.size()));
+    json.Key("dataset_drift_share").Double(o.dataset_drift_share).Key("min_rows").Int(o.min_rows);
+    json.Key("window_max_rows").Int(o.window_rows).Key("window_seconds").Int(o.window_seconds);
+    json.EndObject();
+    json.Key("features").BeginArray();
+    for (const auto& f : report.features) {
+      json.BeginObject().Key("name").String(f.name).Key("drift").Bool(f.drift);
+      json.Key("psi").Double(f.psi).Key("ks").Double(f.ks).Key("ks_p_value").Double(f.ks_p_value);
+      json.Key("reference_missing_share").Double(f.reference_missing_share);
+      json.Key("live_missing_share").Double(f.live_missing_share);
+      json.Key("histogram").BeginObject().Key("edges").BeginArray();
+      for (double e : f.edges) json.Double(e);
+      json.EndArray().Key("reference").BeginArray();
+      for (double p : f.reference_proportions) json.Double(p);
+      json.EndArray().Key("live").BeginArray();
+      for (double p : f.live_proportions) json.Double(p);
+      json.EndArray().EndObject().EndObject();
+    }
+    json.EndArray().EndObject();
+    return JsonResponse(std::move(body));
+  }
+
   // POST /v1/feedback {"prediction_id": "...", "ground_truth": value or [values]}
   http::Response Feedback(const http::Request& request) const {
     if (context_.store == nullptr) return ErrorResponse(Unavailable("no store configured"));
@@ -235,6 +283,8 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
   auto api = std::make_shared<const V1Api>(context);
   router->Add("GET", "/v1/models", [api](auto&, auto&) { return api->List(); });
   router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->ModelStatus(p); });
+  router->Add("GET", "/v1/models/{model}/drift",
+              [api](auto& request, auto& p) { return api->Drift(request, p); });
   router->Add("POST", "/v1/feedback",
               [api](auto& request, auto&) { return api->Feedback(request); });
   router->Add("POST", "/v1/models/{model}:predict",

@@ -1,0 +1,107 @@
+#include "monitor/drift.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace inferd::monitor {
+namespace {
+
+// A feature uniform on [0, 1): deciles at 0.1..0.9, percentiles k/100.
+FeatureReference Uniform(const std::string& name) {
+  FeatureReference f{.name = name, .count = 100000};
+  for (int i = 1; i < 10; ++i) f.decile_edges.push_back(i / 10.0);
+  f.decile_proportions.assign(10, 0.1);
+  for (int k = 0; k <= 100; ++k) f.percentiles.push_back(k / 100.0);
+  return f;
+}
+
+std::vector<float> Sample(int rows, int features, double shift, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<float> out;
+  for (int i = 0; i < rows * features; ++i) out.push_back(static_cast<float>(u(random) + shift));
+  return out;
+}
+
+TEST(DriftTest, KolmogorovDistributionKnownValues) {
+  EXPECT_NEAR(KolmogorovQ(1.3581), 0.05, 1e-4);  // the classic 5% critical value
+  EXPECT_NEAR(KolmogorovQ(1.0), 0.27, 1e-3);
+  EXPECT_NEAR(KolmogorovQ(1.6276), 0.01, 1e-4);
+}
+
+TEST(DriftTest, SamplesOfTheReferenceDoNotDrift) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a"), Uniform("b")}, {.window_rows = 2000}, &clock);
+  auto rows = Sample(2000, 2, 0, 1);
+  drift.Observe(rows.data(), 2000);
+  DriftReport report = drift.Report();
+  EXPECT_EQ(report.rows, 2000);
+  EXPECT_FALSE(report.dataset_drift);
+  for (const auto& f : report.features) {
+    EXPECT_LT(f.psi, 0.02) << f.name;
+    EXPECT_GT(f.ks_p_value, 0.025) << f.name;
+    EXPECT_FALSE(f.drift);
+  }
+}
+
+TEST(DriftTest, ShiftedDataDrifts) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a"), Uniform("b")}, {.window_rows = 1000}, &clock);
+  auto rows = Sample(1000, 2, 0.3, 2);
+  drift.Observe(rows.data(), 1000);
+  DriftReport report = drift.Report();
+  EXPECT_TRUE(report.dataset_drift);
+  for (const auto& f : report.features) {
+    EXPECT_TRUE(f.drift);
+    EXPECT_GT(f.psi, 1.0);
+    EXPECT_NEAR(f.ks, 0.3, 0.05);  // a shift by 0.3 of a uniform moves the CDF by 0.3
+  }
+}
+
+TEST(DriftTest, PsiFollowsItsFormula) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a")}, {.window_rows = 100, .min_rows = 1}, &clock);
+  std::vector<float> rows(100, 0.045f);  // every row in the first decile
+  drift.Observe(rows.data(), 100);
+  const FeatureDrift f = drift.Report().features[0];
+  // (1 - 0.1) ln(1 / 0.1) + 9 (1e-4 - 0.1) ln(1e-4 / 0.1), by hand.
+  const double expected = 0.9 * std::log(10.0) + 9 * (1e-4 - 0.1) * std::log(1e-4 / 0.1);
+  EXPECT_NEAR(f.psi, expected, 1e-9);
+  EXPECT_NEAR(f.ks, 0.95, 1e-9);  // at p_5 = 0.05: F_live = 1, F_ref = 0.05
+}
+
+TEST(DriftTest, TheWindowForgetsOldRows) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a")}, {.window_rows = 1000, .chunks = 10}, &clock);
+  auto shifted = Sample(1000, 1, 0.5, 3);
+  drift.Observe(shifted.data(), 1000);
+  EXPECT_TRUE(drift.Report().dataset_drift);
+  auto normal = Sample(1000, 1, 0, 4);
+  drift.Observe(normal.data(), 1000);
+  DriftReport report = drift.Report();
+  EXPECT_LE(report.rows, 1000);
+  EXPECT_FALSE(report.dataset_drift);
+}
+
+TEST(DriftTest, TimeWindowsExpire) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a")}, {.window_rows = 1000000, .window_seconds = 10}, &clock);
+  auto rows = Sample(500, 1, 0, 5);
+  drift.Observe(rows.data(), 500);
+  clock.Advance(60'000);
+  drift.Observe(rows.data(), 1);
+  EXPECT_LE(drift.Report().rows, 1);
+}
+
+TEST(DriftTest, MissingValuesAreCountedNotBinned) {
+  ManualClock clock(0);
+  ModelDrift drift({Uniform("a")}, {.min_rows = 1}, &clock);
+  std::vector<float> rows = {NAN, 0.5f, NAN, 0.5f};
+  drift.Observe(rows.data(), 4);
+  EXPECT_DOUBLE_EQ(drift.Report().features[0].live_missing_share, 0.5);
+}
+
+}  // namespace
+}  // namespace inferd::monitor

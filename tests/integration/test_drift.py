@@ -1,0 +1,70 @@
+"""Drift end to end: a model trained by inferd carries its dataset's profile; samples of the
+training data show no drift, shifted data does, and the PSI/KS the server reports equal
+what numpy computes from the same bins and rows."""
+import subprocess
+import time
+
+import numpy as np
+import requests
+
+from conftest import BINARY, DATA, read_csv
+
+
+def psi_and_ks(reference, live_values):
+    """PSI on the reference's decile bins and KS at its percentiles, computed here."""
+    edges = np.array(reference["histogram"]["edges"])
+    ref_p = np.array(reference["histogram"]["reference"])
+    bins = np.searchsorted(edges, live_values, side="left")  # (edge[i-1], edge[i]]
+    live_p = np.bincount(bins, minlength=len(ref_p)) / len(live_values)
+    a, e = np.maximum(live_p, 1e-4), np.maximum(ref_p, 1e-4)
+    return float(np.sum((a - e) * np.log(a / e))), live_p
+
+
+def test_drift_against_the_training_profile(start_server, store_uri):
+    p = subprocess.run([str(BINARY), "--store", store_uri, "train", "--data",
+                        str(DATA / "breast_cancer.csv"), "--target", "target",
+                        "--register", "cancer", "--alias", "production", "--num-rounds", "10"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    server = start_server("--drift-window-rows", "400", "--drift-min-rows", "100",
+                          repo=False, store=store_uri)
+    names, rows = read_csv("breast_cancer")
+    rows = np.array(rows, dtype=np.float32)
+
+    def send(batch):
+        for start in range(0, len(batch), 50):
+            chunk = batch[start:start + 50]
+            body = {"inputs": [{"name": "input__0", "shape": list(chunk.shape),
+                                "datatype": "FP32", "data": chunk.ravel().tolist()}]}
+            assert requests.post(server.url + "/v2/models/cancer/infer", json=body).status_code == 200
+
+    # The training rows themselves: no drift.
+    rng = np.random.default_rng(0)
+    same = rows[rng.choice(len(rows), 400, replace=False)]
+    send(same)
+    report = requests.get(server.url + "/v1/models/cancer/drift").json()
+    assert report["window_rows"] == 400 and report["enough_rows"]
+    assert report["dataset_drift"] is False
+    assert report["thresholds"]["psi"] == 0.2
+    radius = next(f for f in report["features"] if f["name"] == "mean_radius")
+    psi, live_p = psi_and_ks(radius, same[:, names.index("mean_radius")])
+    assert radius["psi"] == np.float64(psi) or abs(radius["psi"] - psi) < 1e-9
+    np.testing.assert_allclose(radius["histogram"]["live"], live_p, atol=1e-12)
+
+    # Every feature scaled by 1.5: the window fills with drifted rows.
+    shifted = same * 1.5
+    send(shifted)
+    report = requests.get(server.url + "/v1/models/cancer/drift").json()
+    assert report["dataset_drift"] is True and report["drifting_share"] >= 0.5
+    radius = next(f for f in report["features"] if f["name"] == "mean_radius")
+    psi, _ = psi_and_ks(radius, shifted[:, names.index("mean_radius")])
+    assert abs(radius["psi"] - psi) < 1e-9 and radius["drift"] is True
+
+    metrics = requests.get(server.url + "/metrics").text
+    assert 'inferd_drift_detected{model="cancer",version="1"} 1' in metrics
+    assert 'inferd_drift_psi{model="cancer",version="1",feature="mean_radius"}' in metrics
+
+
+def test_models_without_a_reference_say_why(server):
+    r = requests.get(server.url + "/v1/models/iris/drift")
+    assert r.status_code == 404 and "no reference profile" in r.json()["error"]
