@@ -43,6 +43,7 @@ struct ServeFlags {
   std::string log_level = "info";
   double access_log_sample_rate = 1;
   inferd::monitor::DriftOptions drift;
+  inferd::monitor::LivePerformance::Options performance;
 };
 
 void AddServeFlags(CLI::App* serve, ServeFlags* f) {
@@ -127,6 +128,10 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--drift-min-rows", f->drift.min_rows,
                     "Rows needed in the window before any verdict")
       ->envname("INFERD_DRIFT_MIN_ROWS")->check(CLI::Range(int64_t{1}, int64_t{1} << 30))
+      ->capture_default_str();
+  serve->add_option("--performance-window-rows", f->performance.window_rows,
+                    "Labelled rows per model version that live accuracy is computed on")
+      ->envname("INFERD_PERFORMANCE_WINDOW_ROWS")->check(CLI::Range(size_t{1}, size_t{1} << 24))
       ->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
@@ -327,6 +332,27 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       },
       f.drift, inferd::SystemClock::Get());
   AddDriftMetrics(&metrics_registry, &drift);
+  inferd::monitor::LivePerformance performance(store.get(), f.performance);
+  metrics_registry.AddCallback(
+      "inferd_live_metric", "Live model quality on joined ground truth (metric: auc, logloss, "
+      "accuracy, rmse, mae)", {"model", "version", "metric"}, false, [&performance] {
+        std::vector<std::pair<std::vector<std::string>, double>> out;
+        for (const auto& r : performance.Reports()) {
+          for (const auto& [name, value] : r.metrics) {
+            out.push_back({{r.model, std::to_string(r.version), name}, value});
+          }
+        }
+        return out;
+      });
+  metrics_registry.AddCallback(
+      "inferd_live_labelled_rows", "Rows with ground truth in the live window",
+      {"model", "version"}, false, [&performance] {
+        std::vector<std::pair<std::vector<std::string>, double>> out;
+        for (const auto& r : performance.Reports()) {
+          out.push_back({{r.model, std::to_string(r.version)}, static_cast<double>(r.rows)});
+        }
+        return out;
+      });
   inferd::api::Health health;
   AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), &health);
   inferd::api::Service service({
@@ -339,6 +365,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .prediction_log = prediction_log.get(),
       .metrics = &metrics,
       .drift = &drift,
+      .performance = &performance,
       .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =
           [&](const std::string&) {

@@ -85,6 +85,12 @@ Status CheckAdmin(const ServiceContext& context, const http::Request& request) {
 
 namespace inferd::api {
 
+std::string KindOf(const model::ModelInfo& info) {
+  if (info.num_outputs > 1 || info.objective.starts_with("multi:")) return "multiclass";
+  if (info.objective.starts_with("binary:") || info.objective == "reg:logistic") return "binary";
+  return "regression";
+}
+
 std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
                           const float* rows, int64_t num_rows, const std::vector<float>& outputs,
                           int64_t latency_us) {
@@ -95,6 +101,10 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
     }
   }
   std::string id = monitor::NewPredictionId();
+  const std::string kind = KindOf(servable.model->info());
+  if (context.performance != nullptr) {
+    context.performance->Remember(id, servable.name, servable.version, kind, outputs, num_rows);
+  }
   monitor::PredictionLog* log = context.prediction_log;
   if (log == nullptr || !log->Sampled()) return id;
   const int64_t features = servable.model->info().num_features;
@@ -103,6 +113,7 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
                .version = servable.version,
                .time_ms = SystemClock::Get()->NowMillis(),
                .latency_us = latency_us,
+               .kind = kind,
                .rows = num_rows,
                .inputs = std::vector<float>(rows, rows + num_rows * features),
                .outputs = outputs});

@@ -13,6 +13,7 @@
 #include "http/message.h"
 #include "model/repository.h"
 #include "monitor/drift.h"
+#include "monitor/live_performance.h"
 #include "monitor/prediction_log.h"
 #include "monitor/server_metrics.h"
 #include "registry/registry.h"
@@ -48,6 +49,7 @@ struct ServiceContext {
   monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
   monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
   monitor::DriftMonitor* drift = nullptr;  // no drift windows when null
+  monitor::LivePerformance* performance = nullptr;  // feedback is only stored when null
   // Share of successful requests written to the access log (errors always are); 0: none.
   double access_log_sample_rate = 0;
   // Called after a registry change that may alter what is served (may be empty).
@@ -70,6 +72,9 @@ class Service {
   monitor::ServerMetrics* metrics_;
   double access_log_sample_rate_;
 };
+
+// "binary", "multiclass" or "regression": how a model's outputs are scored.
+std::string KindOf(const model::ModelInfo& info);
 
 // Records one inference: its rows in the model version's drift window (if
 // any) and the prediction log (if any, and if sampled). Returns its prediction

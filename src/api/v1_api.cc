@@ -263,7 +263,48 @@ class V1Api {
     if (auto st = context_.store->Put(store::kFeedback, {std::string(id), stored}); !st.ok()) {
       return ErrorResponse(st);
     }
-    return JsonResponse(R"({"recorded":true})");
+    bool joined = false;
+    if (context_.performance != nullptr) {
+      std::vector<float> labels;
+      if (truth.is_array()) {
+        for (auto v : truth.get_array()) {
+          double d = 0;
+          if (v.get(d) != simdjson::SUCCESS) {
+            return ErrorResponse(InvalidArgument("ground_truth values must be numbers"));
+          }
+          labels.push_back(static_cast<float>(d));
+        }
+      } else {
+        labels.push_back(static_cast<float>(double(truth)));
+      }
+      auto st = context_.performance->AddFeedback(std::string(id), labels);
+      if (st.code() == StatusCode::kInvalidArgument) return ErrorResponse(st);
+      joined = st.ok();
+    }
+    std::string reply;
+    JsonWriter(&reply).BeginObject().Key("recorded").Bool(true).Key("joined").Bool(joined)
+        .EndObject();
+    return JsonResponse(std::move(reply));
+  }
+
+  // GET /v1/models/{m}/performance: live metrics on joined ground truth.
+  http::Response Performance(const PathParams& params) const {
+    auto loaded = context_.models->Versions(params.model);
+    if (!loaded.ok()) return ErrorResponse(loaded.status());
+    std::string body;
+    JsonWriter json(&body);
+    json.BeginObject().Key("model").String(params.model).Key("versions").BeginArray();
+    if (context_.performance != nullptr) {
+      for (const auto& r : context_.performance->Reports()) {
+        if (r.model != params.model) continue;
+        json.BeginObject().Key("version").String(std::to_string(r.version));
+        json.Key("kind").String(r.kind).Key("rows").Int(r.rows).Key("metrics").BeginObject();
+        for (const auto& [k, v] : r.metrics) json.Key(k).Double(v);
+        json.EndObject().EndObject();
+      }
+    }
+    json.EndArray().EndObject();
+    return JsonResponse(std::move(body));
   }
 
  private:
@@ -285,6 +326,8 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
   router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->ModelStatus(p); });
   router->Add("GET", "/v1/models/{model}/drift",
               [api](auto& request, auto& p) { return api->Drift(request, p); });
+  router->Add("GET", "/v1/models/{model}/performance",
+              [api](auto&, auto& p) { return api->Performance(p); });
   router->Add("POST", "/v1/feedback",
               [api](auto& request, auto&) { return api->Feedback(request); });
   router->Add("POST", "/v1/models/{model}:predict",

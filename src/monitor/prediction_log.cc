@@ -50,6 +50,7 @@ std::string RecordToJson(const PredictionRecord& r) {
   json.BeginObject();
   json.Key("model").String(r.model).Key("version").Int(r.version);
   json.Key("time").Int(r.time_ms).Key("latency_us").Int(r.latency_us);
+  json.Key("kind").String(r.kind);
   json.Key("inputs").Raw(MatrixToJson(r.inputs.data(), r.rows,
                                       static_cast<int64_t>(r.inputs.size()) / rows));
   json.Key("outputs").Raw(MatrixToJson(r.outputs.data(), r.rows,

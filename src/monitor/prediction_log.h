@@ -38,6 +38,7 @@ struct PredictionRecord {
   int64_t version = 0;
   int64_t time_ms = 0;
   int64_t latency_us = 0;
+  std::string kind;  // "binary", "multiclass" or "regression", for joining feedback
   int64_t rows = 0;
   std::vector<float> inputs;   // rows x (inputs.size() / rows), row-major
   std::vector<float> outputs;  // rows x (outputs.size() / rows)

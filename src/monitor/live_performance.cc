@@ -1,0 +1,118 @@
+#include "monitor/live_performance.h"
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <functional>
+
+#include "common/eval_metrics.h"
+
+namespace inferd::monitor {
+
+LivePerformance::LivePerformance(store::Store* store, Options options)
+    : store_(store), options_(options) {}
+
+void LivePerformance::Remember(const std::string& id, const std::string& model, int64_t version,
+                               const std::string& kind, const std::vector<float>& outputs,
+                               int64_t rows) {
+  Shard& shard = shards_[std::hash<std::string>{}(id) % kShards];
+  std::lock_guard lock(shard.mu);
+  shard.by_id[id] = Remembered{model, version, kind, rows, outputs};
+  shard.order.push_back(id);
+  while (shard.order.size() > options_.capacity / kShards) {
+    shard.by_id.erase(shard.order.front());
+    shard.order.pop_front();
+  }
+}
+
+StatusOr<LivePerformance::Remembered> LivePerformance::Find(const std::string& id) {
+  {
+    Shard& shard = shards_[std::hash<std::string>{}(id) % kShards];
+    std::lock_guard lock(shard.mu);
+    if (auto it = shard.by_id.find(id); it != shard.by_id.end()) return it->second;
+  }
+  if (store_ == nullptr) return NotFound("unknown prediction id '" + id + "'");
+  auto doc = store_->Get(store::kPredictions, id);
+  if (doc.status().code() == StatusCode::kNotFound) {
+    return NotFound("unknown prediction id '" + id + "'");
+  }
+  if (!doc.ok()) return doc.status();
+  simdjson::dom::parser parser;
+  simdjson::dom::element e;
+  if (parser.parse(*doc).get(e) != simdjson::SUCCESS) return Internal("bad prediction record");
+  Remembered r;
+  std::string_view model;
+  if (e["model"].get(model) != simdjson::SUCCESS) return Internal("prediction record lacks model");
+  r.model = std::string(model);
+  if (e["version"].get(r.version) != simdjson::SUCCESS) return Internal("record lacks version");
+  simdjson::dom::array shape, data;
+  if (e["outputs"]["shape"].get(shape) != simdjson::SUCCESS ||
+      e["outputs"]["data"].get(data) != simdjson::SUCCESS) {
+    return Internal("prediction record lacks outputs");
+  }
+  int64_t rows = 0, cols = 1;
+  size_t i = 0;
+  for (auto d : shape) (i++ == 0 ? rows : cols) = d.get_int64().value_unsafe();
+  r.rows = rows;
+  for (auto v : data) {
+    double x = 0;
+    if (v.get(x) != simdjson::SUCCESS) x = std::nan("");
+    r.outputs.push_back(static_cast<float>(x));
+  }
+  std::string_view kind;
+  r.kind = e["kind"].get(kind) == simdjson::SUCCESS ? std::string(kind)
+                                                    : (cols > 1 ? "multiclass" : "regression");
+  return r;
+}
+
+Status LivePerformance::AddFeedback(const std::string& id, const std::vector<float>& labels) {
+  ASSIGN_OR_RETURN(Remembered r, Find(id));
+  if (static_cast<int64_t>(labels.size()) != r.rows) {
+    return InvalidArgument("prediction '" + id + "' has " + std::to_string(r.rows) +
+                           " rows; feedback has " + std::to_string(labels.size()) + " labels");
+  }
+  const int64_t per_row = r.rows ? static_cast<int64_t>(r.outputs.size()) / r.rows : 1;
+  std::lock_guard lock(windows_mu_);
+  Window& w = windows_[{r.model, r.version}];
+  w.kind = r.kind;
+  w.outputs_per_row = per_row;
+  for (int64_t i = 0; i < r.rows; ++i) {
+    w.labels.push_back(labels[i]);
+    for (int64_t c = 0; c < per_row; ++c) w.outputs.push_back(r.outputs[i * per_row + c]);
+  }
+  while (w.labels.size() > options_.window_rows) {
+    w.labels.pop_front();
+    for (int64_t c = 0; c < per_row; ++c) w.outputs.pop_front();
+  }
+  return Status::Ok();
+}
+
+std::vector<PerformanceReport> LivePerformance::Reports() const {
+  std::lock_guard lock(windows_mu_);
+  std::vector<PerformanceReport> out;
+  for (const auto& [key, w] : windows_) {
+    PerformanceReport report{key.first, key.second, w.kind,
+                             static_cast<int64_t>(w.labels.size()), {}};
+    std::vector<float> labels(w.labels.begin(), w.labels.end());
+    std::vector<float> outputs(w.outputs.begin(), w.outputs.end());
+    if (labels.empty()) {
+      out.push_back(std::move(report));
+      continue;
+    }
+    if (w.kind == "binary") {
+      report.metrics = {{"auc", Auc(labels, outputs)},
+                        {"logloss", LogLoss(labels, outputs)},
+                        {"accuracy", BinaryAccuracy(labels, outputs)}};
+    } else if (w.kind == "multiclass") {
+      const int classes = static_cast<int>(w.outputs_per_row);
+      report.metrics = {{"logloss", MultiLogLoss(labels, outputs, classes)},
+                        {"accuracy", MultiAccuracy(labels, outputs, classes)}};
+    } else {
+      report.metrics = {{"rmse", Rmse(labels, outputs)}, {"mae", Mae(labels, outputs)}};
+    }
+    out.push_back(std::move(report));
+  }
+  return out;
+}
+
+}  // namespace inferd::monitor
