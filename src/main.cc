@@ -16,6 +16,7 @@
 
 #include "api/service.h"
 #include "cli/models_command.h"
+#include "common/json_writer.h"
 #include "common/logging.h"
 #include "cli/train_command.h"
 #include "http/server.h"
@@ -34,6 +35,7 @@ struct ServeFlags {
   inferd::http::Server::Options server;
   std::string model_repository;
   int64_t poll_interval_ms = 10'000;
+  uint16_t metrics_port = 0;
   inferd::monitor::PredictionLog::Options prediction_log;
   std::string spool_dir = "./inferd-data/spool";
   int64_t max_batch_size = 4096;
@@ -56,6 +58,9 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Serve a folder of <model>/<version>/model.json (Triton layout) instead of "
                     "the registry in --store")
       ->envname("INFERD_MODEL_REPOSITORY");
+  serve->add_option("--metrics-port", f->metrics_port,
+                    "Also serve /metrics and /metrics/triton on this port (0: only on --port)")
+      ->envname("INFERD_METRICS_PORT")->capture_default_str();
   serve->add_option("--poll-interval-ms", f->poll_interval_ms,
                     "How often to look for new versions and alias moves (0: never)")
       ->envname("INFERD_POLL_INTERVAL_MS")->check(CLI::Range(int64_t{0}, int64_t{86'400'000}))
@@ -375,6 +380,21 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   auto server = inferd::http::Server::Create(
       f.server, [&service](inferd::http::Request& request) { return service.Handle(request); });
   if (!server.ok()) return Fail(server.status());
+  std::unique_ptr<inferd::http::Server> metrics_server;
+  if (f.metrics_port != 0) {
+    inferd::http::Server::Options options = f.server;
+    options.port = f.metrics_port;
+    options.threads = 1;
+    auto created = inferd::http::Server::Create(options, [&service](inferd::http::Request& r) {
+      if (r.Path() == "/metrics" || r.Path() == "/metrics/triton") return service.Handle(r);
+      inferd::http::Response response;
+      response.status = 404;
+      response.body = inferd::JsonError("the metrics port serves /metrics and /metrics/triton");
+      return response;
+    });
+    if (!created.ok()) return Fail(created.status());
+    metrics_server = std::move(created).value();
+  }
   if (auto st = models->LoadAll(); !st.ok()) return Fail(st);
   health.SetLoaded();
   for (const auto& entry : models->Index()) {
@@ -393,11 +413,18 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
     spdlog::info("received {}, draining (grace {} ms)", strsignal(signal), f.shutdown_grace_ms);
     health.SetDraining();
     (*server)->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
+    if (metrics_server) metrics_server->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
   });
+  std::thread metrics_thread;
+  if (metrics_server) {
+    spdlog::info("metrics on {}:{}", f.server.host, metrics_server->port());
+    metrics_thread = std::thread([&] { metrics_server->Run(); });
+  }
   spdlog::info("inferd {} listening on {}:{} with {} threads, store {}", INFERD_VERSION,
                f.server.host, (*server)->port(), f.server.threads, store::RedactUri(store_uri));
   (*server)->Run();
   waiter.join();
+  if (metrics_thread.joinable()) metrics_thread.join();
   if (poller) poller->Stop();
   if (prediction_log) {
     prediction_log->WaitIdle(std::chrono::milliseconds(f.shutdown_grace_ms));

@@ -132,3 +132,15 @@ def test_a_real_prometheus_reads_the_same_count(server, prometheus):
                     break
             time.sleep(0.5)
         assert value == sent, query
+
+
+def test_metrics_port(start_server):
+    port = free_port()
+    server = start_server("--metrics-port", str(port))
+    assert any(f"metrics on 127.0.0.1:{port}" in line for line in server.log)
+    r = requests.get(f"http://127.0.0.1:{port}/metrics")
+    assert r.status_code == 200 and "inferd_build_info" in r.text
+    triton = requests.get(f"http://127.0.0.1:{port}/metrics/triton")
+    assert "# TYPE nv_inference_request_success counter" in triton.text
+    assert requests.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 404
+    assert requests.get(server.url + "/metrics").status_code == 200
