@@ -201,6 +201,15 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
                           }
                           return out;
                         });
+  registry->AddCallback("inferd_model_load_duration_seconds",
+                        "How long the model's last (re)load took", {"model", "version"}, false,
+                        [models] {
+                          Samples out;
+                          for (const auto& e : models->Index()) {
+                            if (e.state == "READY") out.push_back({{e.name, e.version}, e.load_seconds});
+                          }
+                          return out;
+                        });
   registry->AddCallback("inferd_ready", "1 when /v2/health/ready answers 200", {}, false,
                         [health] { return Samples{{{}, health->ready() ? 1.0 : 0.0}}; });
   if (log == nullptr) return;
@@ -235,10 +244,25 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
 // trained on, in the model's feature order. Empty when there is none.
 std::vector<inferd::monitor::FeatureReference> LoadReference(
     inferd::registry::Registry& registry, inferd::train::Datasets& datasets,
-    const std::string& model, int64_t version, const std::vector<std::string>& features) {
-  auto v = registry.GetVersion(model, version);
-  if (!v.ok() || !v->dataset || features.empty()) return {};
-  auto dataset = datasets.Get(v->dataset->name, v->dataset->version);
+    const std::string& model, int64_t version, const std::vector<std::string>& features,
+    const std::string& configured) {
+  if (features.empty()) return {};
+  std::string name;
+  int64_t dataset_version = 0;
+  if (!configured.empty()) {
+    auto ref = inferd::train::ParseDatasetRef(configured);
+    if (!ref.ok()) {
+      spdlog::warn("no drift reference for {}: {}", model, ref.status().message());
+      return {};
+    }
+    std::tie(name, dataset_version) = *ref;
+  } else {
+    auto v = registry.GetVersion(model, version);
+    if (!v.ok() || !v->dataset) return {};
+    name = v->dataset->name;
+    dataset_version = v->dataset->version;
+  }
+  auto dataset = datasets.Get(name, dataset_version);
   if (!dataset.ok()) {
     spdlog::warn("no drift reference for {} version {}: {}", model, version,
                  dataset.status().message());
@@ -332,8 +356,9 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
   inferd::monitor::AddProcessMetrics(&metrics_registry, INFERD_VERSION);
   inferd::train::Datasets datasets(store.get(), inferd::SystemClock::Get());
   inferd::monitor::DriftMonitor drift(
-      [&](const std::string& model, int64_t version, const std::vector<std::string>& features) {
-        return LoadReference(registry, datasets, model, version, features);
+      [&](const std::string& model, int64_t version, const std::vector<std::string>& features,
+          const std::string& dataset) {
+        return LoadReference(registry, datasets, model, version, features, dataset);
       },
       f.drift, inferd::SystemClock::Get());
   AddDriftMetrics(&metrics_registry, &drift);

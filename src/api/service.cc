@@ -96,7 +96,8 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
                           int64_t latency_us) {
   if (context.drift != nullptr) {
     if (monitor::ModelDrift* window =
-            context.drift->For(servable.name, servable.version, servable.feature_names)) {
+            context.drift->For(servable.name, servable.version, servable.feature_names,
+                                servable.config.reference_dataset)) {
       window->Observe(rows, num_rows);
     }
   }

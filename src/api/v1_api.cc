@@ -198,7 +198,9 @@ class V1Api {
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
     monitor::ModelDrift* window =
-        context_.drift ? context_.drift->For(s.name, s.version, s.feature_names) : nullptr;
+        context_.drift ? context_.drift->For(s.name, s.version, s.feature_names,
+                                             s.config.reference_dataset)
+                       : nullptr;
     if (window == nullptr) {
       return ErrorResponse(NotFound(
           "model '" + s.name + "' version " + std::to_string(s.version) +

@@ -49,9 +49,14 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
         return KeyError(key, "must be a non-negative integer");
       }
       config.max_batch_size = n;
+    } else if (key == "reference_dataset") {
+      if (value.get(s) != simdjson::SUCCESS || s.empty()) {
+        return KeyError(key, "must be a dataset name, optionally with @version");
+      }
+      config.reference_dataset = std::string(s);
     } else {
       return KeyError(key, "is not a known key (input_name, output_name, output_kind, "
-                           "feature_names, max_batch_size)");
+                           "feature_names, max_batch_size, reference_dataset)");
     }
   }
   return config;

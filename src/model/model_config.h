@@ -5,7 +5,8 @@
 //     "output_name": "output__0",        // V2 output tensor name
 //     "output_kind": "probability",      // or "margin"
 //     "feature_names": ["f0", "f1"],     // names for V1 object rows and docs
-//     "max_batch_size": 1024             // rows per request; 0 = server default
+//     "max_batch_size": 1024,            // rows per request; 0 = server default
+//     "reference_dataset": "cancer@3"    // drift reference: a dataset recorded in the store
 //   }
 //
 // Every key is optional; unknown keys are rejected so that typos surface at
@@ -29,6 +30,7 @@ struct ModelConfig {
   OutputKind output_kind = OutputKind::kProbability;
   std::vector<std::string> feature_names;
   int64_t max_batch_size = 0;  // 0: use the server-wide limit
+  std::string reference_dataset;  // NAME[@VERSION]; empty: the registry's lineage
 };
 
 // Parses a config.json document. Errors name the offending key.

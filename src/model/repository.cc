@@ -1,6 +1,7 @@
 #include "model/repository.h"
 
 #include <charconv>
+#include <chrono>
 #include <set>
 
 #include "common/names.h"
@@ -95,6 +96,7 @@ Status ModelRepository::Load(std::string_view name) {
 }
 
 Status ModelRepository::LoadLocked(const std::string& name) {
+  const auto start = std::chrono::steady_clock::now();
   auto fingerprint = options_.source->Fingerprint(name);
   auto record_failure = [&](const Status& st) {
     std::unique_lock lock(mu_);
@@ -109,6 +111,8 @@ Status ModelRepository::LoadLocked(const std::string& name) {
   if (!built.ok()) return record_failure(built.status());
   auto loaded = std::const_pointer_cast<Loaded>(std::move(built).value());
   loaded->fingerprint = std::move(fingerprint).value();
+  loaded->load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::unique_lock lock(mu_);
   failures_.erase(name);
   failed_fingerprints_.erase(name);
@@ -196,7 +200,7 @@ std::vector<IndexEntry> ModelRepository::Index() const {
   for (const auto& [name, loaded] : models_) {
     offered.erase(name);
     for (const auto& [v, servable] : loaded->versions) {
-      out.push_back({name, std::to_string(v), "READY", ""});
+      out.push_back({name, std::to_string(v), "READY", "", loaded->load_seconds});
     }
   }
   for (const auto& name : offered) {

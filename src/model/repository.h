@@ -47,6 +47,7 @@ struct IndexEntry {
   std::string version;  // empty when no version is loaded
   std::string state;    // "READY" or "UNAVAILABLE"
   std::string reason;   // why it is unavailable
+  double load_seconds = 0;  // how long the model's last (re)load took
 };
 
 class ModelRepository {
@@ -95,6 +96,7 @@ class ModelRepository {
     std::map<int64_t, std::shared_ptr<const Servable>> versions;
     int64_t default_version = 0;
     std::string fingerprint;
+    double load_seconds = 0;
   };
 
   explicit ModelRepository(Options options) : options_(std::move(options)) {}

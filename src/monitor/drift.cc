@@ -149,7 +149,8 @@ DriftReport ModelDrift::Report() const {
 }
 
 ModelDrift* DriftMonitor::For(const std::string& model, int64_t version,
-                              const std::vector<std::string>& features) {
+                              const std::vector<std::string>& features,
+                              const std::string& dataset) {
   thread_local std::map<std::pair<std::string, int64_t>, ModelDrift*> cache;
   thread_local const DriftMonitor* owner = nullptr;
   if (owner != this) {
@@ -161,7 +162,7 @@ ModelDrift* DriftMonitor::For(const std::string& model, int64_t version,
   std::lock_guard lock(mu_);
   auto it = windows_.find(key);
   if (it == windows_.end()) {
-    auto reference = loader_(model, version, features);
+    auto reference = loader_(model, version, features, dataset);
     std::unique_ptr<ModelDrift> window;
     if (!reference.empty()) {
       window = std::make_unique<ModelDrift>(std::move(reference), options_, clock_);

@@ -111,8 +111,11 @@ class DriftMonitor {
  public:
   // Returns the reference features in the model's feature order, or an empty
   // vector when the version has no reference.
+  // `dataset` is the model's configured reference dataset (NAME[@VERSION]), or
+  // empty to use the registry's lineage.
   using ReferenceLoader = std::function<std::vector<FeatureReference>(
-      const std::string& model, int64_t version, const std::vector<std::string>& features)>;
+      const std::string& model, int64_t version, const std::vector<std::string>& features,
+      const std::string& dataset)>;
 
   DriftMonitor(ReferenceLoader loader, DriftOptions options, const Clock* clock)
       : loader_(std::move(loader)), options_(options), clock_(clock) {}
@@ -120,7 +123,7 @@ class DriftMonitor {
   // The window of a model version, or nullptr without a reference. The first
   // call per version loads the reference; later calls are a thread-local lookup.
   ModelDrift* For(const std::string& model, int64_t version,
-                  const std::vector<std::string>& features);
+                  const std::vector<std::string>& features, const std::string& dataset = "");
 
   // Calls fn(model, version, drift) for every version with a window.
   void ForEach(const std::function<void(const std::string&, int64_t, const ModelDrift&)>& fn);

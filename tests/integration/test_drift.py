@@ -1,6 +1,7 @@
 """Drift end to end: a model trained by inferd carries its dataset's profile; samples of the
 training data show no drift, shifted data does, and the PSI/KS the server reports equal
 what numpy computes from the same bins and rows."""
+import json
 import subprocess
 import time
 
@@ -68,3 +69,20 @@ def test_drift_against_the_training_profile(start_server, store_uri):
 def test_models_without_a_reference_say_why(server):
     r = requests.get(server.url + "/v1/models/iris/drift")
     assert r.status_code == 404 and "no reference profile" in r.json()["error"]
+
+
+def test_a_model_folder_names_its_reference_dataset(start_server, model_repo, store_uri):
+    p = subprocess.run([str(BINARY), "--store", store_uri, "datasets", "add",
+                        str(DATA / "breast_cancer.csv"), "--name", "cancer-data"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    config = model_repo / "breast_cancer" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()),
+                                  "reference_dataset": "cancer-data@1"}))
+    server = start_server("--drift-min-rows", "10", repo=model_repo, store=store_uri)
+    _, rows = read_csv("breast_cancer")
+    body = {"inputs": [{"name": "input__0", "shape": [50, 30], "datatype": "FP32",
+                        "data": rows[:50]}]}
+    assert requests.post(server.url + "/v2/models/breast_cancer/infer", json=body).status_code == 200
+    report = requests.get(server.url + "/v1/models/breast_cancer/drift").json()
+    assert report["window_rows"] == 50 and len(report["features"]) == 30

@@ -52,6 +52,7 @@ def test_metrics_pass_promtool_and_count_requests(server):
                   code="400") == 1
     assert series(text, "inferd_model_ready", model="iris", version="1") == 1
     assert series(text, "inferd_ready") == 1
+    assert 0 < series(text, "inferd_model_load_duration_seconds", model="iris", version="1") < 10
     assert series(text, "inferd_prediction_log_dropped_total") == 0
     assert series(text, "process_resident_memory_bytes") > 1e6
     assert series(text, "process_open_fds") > 3
