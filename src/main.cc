@@ -240,6 +240,29 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
   }
 }
 
+inferd::monitor::FeatureReference FromProfile(const inferd::train::ColumnProfile& column) {
+  inferd::monitor::FeatureReference ref{.name = column.name,
+                                        .count = column.count,
+                                        .missing_share = column.missing_share,
+                                        .decile_edges = column.histogram_edges,
+                                        .percentiles = column.percentiles};
+  for (int64_t n : column.histogram_counts) {
+    ref.decile_proportions.push_back(static_cast<double>(n) / column.count);
+  }
+  return ref;
+}
+
+// The reference of a registered version's predictions: the profile of its
+// holdout predictions recorded at training. Empty when there is none.
+std::vector<inferd::monitor::FeatureReference> LoadPredictionReference(
+    inferd::registry::Registry& registry, const std::string& model, int64_t version) {
+  auto v = registry.GetVersion(model, version);
+  if (!v.ok() || v->prediction_profile.empty()) return {};
+  auto profile = inferd::train::ColumnProfileFromJson(v->prediction_profile);
+  if (!profile.ok() || profile->count == 0) return {};
+  return {FromProfile(*profile)};
+}
+
 // Drift references: the profile of the dataset a registered version was
 // trained on, in the model's feature order. Empty when there is none.
 std::vector<inferd::monitor::FeatureReference> LoadReference(
@@ -277,21 +300,14 @@ std::vector<inferd::monitor::FeatureReference> LoadReference(
                    "of dataset {}", model, version, name, dataset->name);
       return {};
     }
-    inferd::monitor::FeatureReference ref{.name = name,
-                                          .count = column->count,
-                                          .missing_share = column->missing_share,
-                                          .decile_edges = column->histogram_edges,
-                                          .percentiles = column->percentiles};
-    for (int64_t n : column->histogram_counts) {
-      ref.decile_proportions.push_back(static_cast<double>(n) / column->count);
-    }
-    out.push_back(std::move(ref));
+    out.push_back(FromProfile(*column));
   }
   return out;
 }
 
 void AddDriftMetrics(inferd::monitor::MetricsRegistry* registry,
-                     inferd::monitor::DriftMonitor* drift) {
+                     inferd::monitor::DriftMonitor* drift,
+                     inferd::monitor::DriftMonitor* prediction_drift) {
   using Samples = std::vector<std::pair<std::vector<std::string>, double>>;
   using Field = double inferd::monitor::FeatureDrift::*;
   for (auto [name, help, field] : std::initializer_list<std::tuple<const char*, const char*, Field>>{
@@ -311,6 +327,17 @@ void AddDriftMetrics(inferd::monitor::MetricsRegistry* registry,
       return out;
     });
   }
+  registry->AddCallback("inferd_prediction_drift_psi",
+                        "PSI of the live predictions against the training holdout's",
+                        {"model", "version"}, false, [prediction_drift] {
+                          Samples out;
+                          prediction_drift->ForEach([&](const std::string& model, int64_t version,
+                                                        const auto& window) {
+                            out.push_back({{model, std::to_string(version)},
+                                           window.Report().features.at(0).psi});
+                          });
+                          return out;
+                        });
   registry->AddCallback("inferd_drift_detected",
                         "1 when at least the configured share of features drift",
                         {"model", "version"}, false, [drift] {
@@ -361,7 +388,12 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
         return LoadReference(registry, datasets, model, version, features, dataset);
       },
       f.drift, inferd::SystemClock::Get());
-  AddDriftMetrics(&metrics_registry, &drift);
+  inferd::monitor::DriftMonitor prediction_drift(
+      [&](const std::string& model, int64_t version, const auto&, const auto&) {
+        return LoadPredictionReference(registry, model, version);
+      },
+      f.drift, inferd::SystemClock::Get());
+  AddDriftMetrics(&metrics_registry, &drift, &prediction_drift);
   inferd::monitor::LivePerformance performance(store.get(), f.performance);
   metrics_registry.AddCallback(
       "inferd_live_metric", "Live model quality on joined ground truth (metric: auc, logloss, "
@@ -395,6 +427,7 @@ int Serve(ServeFlags& f, const std::string& store_uri) {
       .prediction_log = prediction_log.get(),
       .metrics = &metrics,
       .drift = &drift,
+      .prediction_drift = &prediction_drift,
       .performance = &performance,
       .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =

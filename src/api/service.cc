@@ -101,6 +101,12 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
       window->Observe(rows, num_rows);
     }
   }
+  if (context.prediction_drift != nullptr && servable.model->info().num_outputs == 1) {
+    if (monitor::ModelDrift* window =
+            context.prediction_drift->For(servable.name, servable.version, {"prediction"})) {
+      window->Observe(outputs.data(), num_rows);
+    }
+  }
   std::string id = monitor::NewPredictionId();
   const std::string kind = KindOf(servable.model->info());
   if (context.performance != nullptr) {

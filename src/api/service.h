@@ -49,6 +49,9 @@ struct ServiceContext {
   monitor::PredictionLog* prediction_log = nullptr;  // inferences are not logged when null
   monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
   monitor::DriftMonitor* drift = nullptr;  // no drift windows when null
+  // Windows of single-output models' predictions against the training
+  // holdout's prediction profile (one feature, "prediction").
+  monitor::DriftMonitor* prediction_drift = nullptr;
   monitor::LivePerformance* performance = nullptr;  // feedback is only stored when null
   // Share of successful requests written to the access log (errors always are); 0: none.
   double access_log_sample_rate = 0;

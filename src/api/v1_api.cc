@@ -221,8 +221,7 @@ class V1Api {
     json.Key("dataset_drift_share").Double(o.dataset_drift_share).Key("min_rows").Int(o.min_rows);
     json.Key("window_max_rows").Int(o.window_rows).Key("window_seconds").Int(o.window_seconds);
     json.EndObject();
-    json.Key("features").BeginArray();
-    for (const auto& f : report.features) {
+    auto write_feature = [&json](const monitor::FeatureDrift& f) {
       json.BeginObject().Key("name").String(f.name).Key("drift").Bool(f.drift);
       json.Key("psi").Double(f.psi).Key("ks").Double(f.ks).Key("ks_p_value").Double(f.ks_p_value);
       json.Key("reference_missing_share").Double(f.reference_missing_share);
@@ -234,8 +233,20 @@ class V1Api {
       json.EndArray().Key("live").BeginArray();
       for (double p : f.live_proportions) json.Double(p);
       json.EndArray().EndObject().EndObject();
+    };
+    json.Key("features").BeginArray();
+    for (const auto& f : report.features) write_feature(f);
+    json.EndArray();
+    // The prediction distribution, against the training holdout's predictions.
+    monitor::ModelDrift* predictions =
+        context_.prediction_drift && s.model->info().num_outputs == 1
+            ? context_.prediction_drift->For(s.name, s.version, {"prediction"})
+            : nullptr;
+    if (predictions != nullptr) {
+      json.Key("prediction");
+      write_feature(predictions->Report().features.at(0));
     }
-    json.EndArray().EndObject();
+    json.EndObject();
     return JsonResponse(std::move(body));
   }
 

@@ -90,6 +90,9 @@ Status TrainAndRegister(store::Store& store, registry::Registry& registry,
       .metrics = result.metrics,
       .dataset = registry::DatasetRef{dataset.name, dataset.version, dataset.md5}};
   details.params["target"] = options.train.target;
+  if (result.prediction_profile) {
+    details.prediction_profile = train::ColumnProfileToJson(*result.prediction_profile);
+  }
   ASSIGN_OR_RETURN(auto version, RegisterModelBytes(registry, store, "model.json",
                                                     result.model_json, details, options.alias));
   std::printf("registered %s version %lld%s\n", options.register_name.c_str(),

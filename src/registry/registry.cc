@@ -119,6 +119,7 @@ std::string VersionToDoc(const ModelVersion& v) {
     json.Key("dataset").BeginObject().Key("name").String(v.dataset->name);
     json.Key("version").Int(v.dataset->version).Key("md5").String(v.dataset->md5).EndObject();
   }
+  if (!v.prediction_profile.empty()) json.Key("prediction_profile").Raw(v.prediction_profile);
   json.EndObject();
   return out;
 }
@@ -153,6 +154,10 @@ StatusOr<ModelVersion> VersionFromDoc(const std::string& text) {
   simdjson::dom::element dataset;
   if (doc["dataset"].get(dataset) == simdjson::SUCCESS) {
     v.dataset = DatasetRef{Str(dataset, "name"), Int(dataset, "version"), Str(dataset, "md5")};
+  }
+  simdjson::dom::element profile;
+  if (doc["prediction_profile"].get(profile) == simdjson::SUCCESS) {
+    v.prediction_profile = simdjson::minify(profile);
   }
   return v;
 }
@@ -388,6 +393,7 @@ StatusOr<ModelVersion> Registry::CreateVersion(const NewVersion& request) {
   v.params = request.params;
   v.metrics = request.metrics;
   v.dataset = request.dataset;
+  v.prediction_profile = request.prediction_profile;
   v.creation_timestamp = v.last_updated_timestamp = clock_->NowMillis();
   for (int attempt = 0; attempt < kCreateVersionAttempts; ++attempt) {
     ASSIGN_OR_RETURN(auto existing, store_->List(store::kModelVersions, {"name", request.name}));

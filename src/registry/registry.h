@@ -60,6 +60,7 @@ struct ModelVersion {
   std::map<std::string, std::string> params;  // training parameters
   std::map<std::string, double> metrics;      // holdout metrics
   std::optional<DatasetRef> dataset;          // lineage: the data it was trained on
+  std::string prediction_profile;             // JSON profile of holdout predictions, or ""
   std::vector<std::string> aliases;           // filled on read from the model
 };
 
@@ -73,6 +74,7 @@ struct NewVersion {
   std::map<std::string, std::string> params;
   std::map<std::string, double> metrics;
   std::optional<DatasetRef> dataset;
+  std::string prediction_profile;  // a JSON object, or ""
 };
 
 // MLflow's search arguments. `filter` follows MLflow's grammar: clauses

@@ -153,7 +153,70 @@ std::string Text(simdjson::dom::element e, const char* key) {
   return e[key].get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
 }
 
+ColumnProfile ReadColumnProfile(simdjson::dom::element c) {
+  ColumnProfile p;
+  p.name = Text(c, "name");
+  p.type = Text(c, "type");
+  p.count = static_cast<int64_t>(Number(c, "count"));
+  p.missing_share = Number(c, "missing_share");
+  p.min = Number(c, "min");
+  p.max = Number(c, "max");
+  p.mean = Number(c, "mean");
+  p.std = Number(c, "std");
+  p.percentiles = Doubles(c, "percentiles");
+  p.histogram_edges = Doubles(c, "histogram_edges");
+  for (double v : Doubles(c, "histogram_counts")) p.histogram_counts.push_back(static_cast<int64_t>(v));
+  simdjson::dom::array categories;
+  if (c["categories"].get(categories) == simdjson::SUCCESS) {
+    for (auto k : categories) {
+      p.categories.emplace_back(Text(k, "value"), static_cast<int64_t>(Number(k, "count")));
+    }
+  }
+  return p;
+}
+
 }  // namespace
+
+std::string ColumnProfileToJson(const ColumnProfile& c) {
+  std::string out;
+  JsonWriter json(&out);
+  json.BeginObject().Key("name").String(c.name).Key("type").String(c.type);
+  json.Key("count").Int(c.count).Key("missing_share").Double(c.missing_share);
+  if (c.type == "numeric") {
+    json.Key("min").Double(c.min).Key("max").Double(c.max);
+    json.Key("mean").Double(c.mean).Key("std").Double(c.std);
+    json.Key("percentiles").BeginArray();
+    for (double v : c.percentiles) json.Double(v);
+    json.EndArray().Key("histogram_edges").BeginArray();
+    for (double v : c.histogram_edges) json.Double(v);
+    json.EndArray().Key("histogram_counts").BeginArray();
+    for (int64_t v : c.histogram_counts) json.Int(v);
+    json.EndArray();
+  } else {
+    json.Key("categories").BeginArray();
+    for (const auto& [value, n] : c.categories) {
+      json.BeginObject().Key("value").String(value).Key("count").Int(n).EndObject();
+    }
+    json.EndArray();
+  }
+  json.EndObject();
+  return out;
+}
+
+StatusOr<ColumnProfile> ColumnProfileFromJson(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::padded_string padded(json);
+  if (parser.parse(padded).get(doc) != simdjson::SUCCESS) {
+    return InvalidArgument("column profile is not JSON");
+  }
+  return ReadColumnProfile(doc);
+}
+
+ColumnProfile ProfileValues(const std::string& name, const std::vector<double>& values) {
+  Column column{name, true, values, {}};
+  return ProfileNumeric(column, static_cast<int64_t>(values.size()));
+}
 
 StatusOr<std::pair<std::string, int64_t>> DvcHash(const std::string& path) {
   std::error_code ec;
@@ -241,28 +304,7 @@ std::string DatasetToJson(const DatasetVersion& d) {
   json.Key("size").Int(d.size).Key("rows").Int(d.rows).Key("path").String(d.path);
   json.Key("created").Int(d.created);
   json.Key("columns").BeginArray();
-  for (const auto& c : d.columns) {
-    json.BeginObject().Key("name").String(c.name).Key("type").String(c.type);
-    json.Key("count").Int(c.count).Key("missing_share").Double(c.missing_share);
-    if (c.type == "numeric") {
-      json.Key("min").Double(c.min).Key("max").Double(c.max);
-      json.Key("mean").Double(c.mean).Key("std").Double(c.std);
-      json.Key("percentiles").BeginArray();
-      for (double v : c.percentiles) json.Double(v);
-      json.EndArray().Key("histogram_edges").BeginArray();
-      for (double v : c.histogram_edges) json.Double(v);
-      json.EndArray().Key("histogram_counts").BeginArray();
-      for (int64_t v : c.histogram_counts) json.Int(v);
-      json.EndArray();
-    } else {
-      json.Key("categories").BeginArray();
-      for (const auto& [value, n] : c.categories) {
-        json.BeginObject().Key("value").String(value).Key("count").Int(n).EndObject();
-      }
-      json.EndArray();
-    }
-    json.EndObject();
-  }
+  for (const auto& c : d.columns) json.Raw(ColumnProfileToJson(c));
   json.EndArray().EndObject();
   return out;
 }
@@ -284,24 +326,7 @@ StatusOr<DatasetVersion> DatasetFromJson(const std::string& text) {
   simdjson::dom::array columns;
   if (doc["columns"].get(columns) == simdjson::SUCCESS) {
     for (auto c : columns) {
-      ColumnProfile p;
-      p.name = Text(c, "name");
-      p.type = Text(c, "type");
-      p.count = static_cast<int64_t>(Number(c, "count"));
-      p.missing_share = Number(c, "missing_share");
-      p.min = Number(c, "min");
-      p.max = Number(c, "max");
-      p.mean = Number(c, "mean");
-      p.std = Number(c, "std");
-      p.percentiles = Doubles(c, "percentiles");
-      p.histogram_edges = Doubles(c, "histogram_edges");
-      for (double v : Doubles(c, "histogram_counts")) p.histogram_counts.push_back(static_cast<int64_t>(v));
-      simdjson::dom::array categories;
-      if (c["categories"].get(categories) == simdjson::SUCCESS) {
-        for (auto k : categories) {
-          p.categories.emplace_back(Text(k, "value"), static_cast<int64_t>(Number(k, "count")));
-        }
-      }
+      ColumnProfile p = ReadColumnProfile(c);
       d.columns.push_back(std::move(p));
     }
   }

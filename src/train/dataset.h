@@ -83,6 +83,12 @@ class Datasets {
 };
 
 std::string DatasetToJson(const DatasetVersion& dataset);
+// One column profile as a JSON object, and back (used for datasets and for the
+// prediction profile recorded with a trained model version).
+std::string ColumnProfileToJson(const ColumnProfile& profile);
+StatusOr<ColumnProfile> ColumnProfileFromJson(std::string_view json);
+// Profiles one numeric column of values (NaN = missing).
+ColumnProfile ProfileValues(const std::string& name, const std::vector<double>& values);
 StatusOr<DatasetVersion> DatasetFromJson(const std::string& json);
 
 // "name" or "name@3" -> (name, version; 0 = latest).

@@ -206,6 +206,10 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
     size_t total = 1;
     for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
     std::vector<float> predictions(out, out + total);
+    if (total == valid_y.size()) {
+      result.prediction_profile =
+          ProfileValues("prediction", std::vector<double>(predictions.begin(), predictions.end()));
+    }
     if (result.objective == "binary:logistic") {
       result.metrics = {{"auc", Auc(valid_y, predictions)},
                         {"logloss", LogLoss(valid_y, predictions)},

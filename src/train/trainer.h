@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "train/dataset.h"
 #include "train/table.h"
 
 namespace inferd::train {
@@ -41,6 +43,9 @@ struct TrainResult {
   std::vector<std::string> feature_names;
   int64_t train_rows = 0;
   int64_t valid_rows = 0;
+  // The holdout predictions' profile (single-output models): the reference
+  // for drift of the prediction distribution. Absent for multi-class models.
+  std::optional<ColumnProfile> prediction_profile;
 };
 
 // Called after each boosting round with libxgboost's evaluation line.

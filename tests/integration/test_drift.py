@@ -33,17 +33,26 @@ def test_drift_against_the_training_profile(start_server, store_uri):
     rows = np.array(rows, dtype=np.float32)
 
     def send(batch):
+        predictions = []
         for start in range(0, len(batch), 50):
             chunk = batch[start:start + 50]
             body = {"inputs": [{"name": "input__0", "shape": list(chunk.shape),
                                 "datatype": "FP32", "data": chunk.ravel().tolist()}]}
-            assert requests.post(server.url + "/v2/models/cancer/infer", json=body).status_code == 200
+            r = requests.post(server.url + "/v2/models/cancer/infer", json=body)
+            assert r.status_code == 200
+            predictions += r.json()["outputs"][0]["data"]
+        return np.array(predictions, dtype=np.float32)
 
     # The training rows themselves: no drift.
     rng = np.random.default_rng(0)
     same = rows[rng.choice(len(rows), 400, replace=False)]
-    send(same)
+    predicted = send(same)
     report = requests.get(server.url + "/v1/models/cancer/drift").json()
+    # The prediction distribution, against the training holdout's predictions.
+    prediction = report["prediction"]
+    psi, live_p = psi_and_ks(prediction, predicted)
+    assert abs(prediction["psi"] - psi) < 1e-9
+    np.testing.assert_allclose(prediction["histogram"]["live"], live_p, atol=1e-12)
     assert report["window_rows"] == 400 and report["enough_rows"]
     assert report["dataset_drift"] is False
     assert report["thresholds"]["psi"] == 0.2
@@ -64,6 +73,7 @@ def test_drift_against_the_training_profile(start_server, store_uri):
     metrics = requests.get(server.url + "/metrics").text
     assert 'inferd_drift_detected{model="cancer",version="1"} 1' in metrics
     assert 'inferd_drift_psi{model="cancer",version="1",feature="mean_radius"}' in metrics
+    assert 'inferd_prediction_drift_psi{model="cancer",version="1"}' in metrics
 
 
 def test_models_without_a_reference_say_why(server):
