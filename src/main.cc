@@ -124,6 +124,9 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--drift-psi-threshold", f->drift.psi_threshold,
                     "A feature drifts when its PSI reaches this")
       ->envname("INFERD_DRIFT_PSI_THRESHOLD")->check(CLI::PositiveNumber)->capture_default_str();
+  serve->add_option("--drift-js-threshold", f->drift.js_threshold,
+                    "A categorical feature drifts when its Jensen-Shannon distance reaches this")
+      ->envname("INFERD_DRIFT_JS_THRESHOLD")->check(CLI::Range(0.0, 1.0))->capture_default_str();
   serve->add_option("--drift-ks-alpha", f->drift.ks_alpha,
                     "KS significance level, divided by the number of features (Bonferroni)")
       ->envname("INFERD_DRIFT_KS_ALPHA")->check(CLI::Range(0.0, 1.0))->capture_default_str();
@@ -138,6 +141,10 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Labelled rows per model version that live accuracy is computed on")
       ->envname("INFERD_PERFORMANCE_WINDOW_ROWS")->check(CLI::Range(size_t{1}, size_t{1} << 24))
       ->capture_default_str();
+  serve->add_option("--performance-window-seconds", f->performance.window_seconds,
+                    "Also forget ground truth older than this (0: by rows only)")
+      ->envname("INFERD_PERFORMANCE_WINDOW_SECONDS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
 }
@@ -241,6 +248,15 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
 }
 
 inferd::monitor::FeatureReference FromProfile(const inferd::train::ColumnProfile& column) {
+  if (column.type == "categorical") {
+    inferd::monitor::FeatureReference ref{.name = column.name, .count = column.count,
+                                          .missing_share = column.missing_share};
+    for (const auto& [value, n] : column.categories) {
+      ref.categories.push_back(value);
+      ref.category_proportions.push_back(static_cast<double>(n) / column.count);
+    }
+    return ref;
+  }
   inferd::monitor::FeatureReference ref{.name = column.name,
                                         .count = column.count,
                                         .missing_share = column.missing_share,

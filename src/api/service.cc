@@ -1,5 +1,6 @@
 #include "api/service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -101,10 +102,20 @@ std::string LogPrediction(const ServiceContext& context, const model::Servable& 
       window->Observe(rows, num_rows);
     }
   }
-  if (context.prediction_drift != nullptr && servable.model->info().num_outputs == 1) {
+  if (context.prediction_drift != nullptr) {
     if (monitor::ModelDrift* window =
             context.prediction_drift->For(servable.name, servable.version, {"prediction"})) {
-      window->Observe(outputs.data(), num_rows);
+      const int64_t classes = servable.model->info().num_outputs;
+      if (classes == 1) {
+        window->Observe(outputs.data(), num_rows);
+      } else {  // multi-class: the predicted class, as a category code
+        std::vector<float> predicted(num_rows);
+        for (int64_t r = 0; r < num_rows; ++r) {
+          const float* row = outputs.data() + r * classes;
+          predicted[r] = static_cast<float>(std::max_element(row, row + classes) - row);
+        }
+        window->Observe(predicted.data(), num_rows);
+      }
     }
   }
   std::string id = monitor::NewPredictionId();

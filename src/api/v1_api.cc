@@ -216,6 +216,7 @@ class V1Api {
     json.Key("dataset_drift").Bool(report.dataset_drift);
     json.Key("drifting_share").Double(report.drifting_share);
     json.Key("thresholds").BeginObject().Key("psi").Double(o.psi_threshold);
+    json.Key("js").Double(o.js_threshold);
     json.Key("ks_alpha").Double(o.ks_alpha);
     json.Key("ks_alpha_per_feature").Double(o.ks_alpha / std::max<size_t>(1, report.features.size()));
     json.Key("dataset_drift_share").Double(o.dataset_drift_share).Key("min_rows").Int(o.min_rows);
@@ -223,11 +224,23 @@ class V1Api {
     json.EndObject();
     auto write_feature = [&json](const monitor::FeatureDrift& f) {
       json.BeginObject().Key("name").String(f.name).Key("drift").Bool(f.drift);
-      json.Key("psi").Double(f.psi).Key("ks").Double(f.ks).Key("ks_p_value").Double(f.ks_p_value);
+      if (f.categorical) {
+        json.Key("js").Double(f.js).Key("chi2").Double(f.chi2);
+        json.Key("chi2_p_value").Double(f.chi2_p_value);
+      } else {
+        json.Key("psi").Double(f.psi).Key("ks").Double(f.ks);
+        json.Key("ks_p_value").Double(f.ks_p_value);
+      }
       json.Key("reference_missing_share").Double(f.reference_missing_share);
       json.Key("live_missing_share").Double(f.live_missing_share);
-      json.Key("histogram").BeginObject().Key("edges").BeginArray();
-      for (double e : f.edges) json.Double(e);
+      json.Key("histogram").BeginObject();
+      if (f.categorical) {
+        json.Key("categories").BeginArray();
+        for (const auto& c : f.categories) json.String(c);
+      } else {
+        json.Key("edges").BeginArray();
+        for (double e : f.edges) json.Double(e);
+      }
       json.EndArray().Key("reference").BeginArray();
       for (double p : f.reference_proportions) json.Double(p);
       json.EndArray().Key("live").BeginArray();
@@ -239,7 +252,7 @@ class V1Api {
     json.EndArray();
     // The prediction distribution, against the training holdout's predictions.
     monitor::ModelDrift* predictions =
-        context_.prediction_drift && s.model->info().num_outputs == 1
+        context_.prediction_drift
             ? context_.prediction_drift->For(s.name, s.version, {"prediction"})
             : nullptr;
     if (predictions != nullptr) {

@@ -22,6 +22,37 @@ std::vector<double> PercentileEdges(const FeatureReference& f) {
 
 }  // namespace
 
+double ChiSquareSurvival(double x, double dof) {
+  // Q(a, x/2) with a = dof/2: the regularized upper incomplete gamma function,
+  // by its series below a + 1 and its continued fraction above (Numerical Recipes).
+  if (x <= 0 || dof <= 0) return 1;
+  const double a = dof / 2, z = x / 2;
+  const double log_prefix = -z + a * std::log(z) - std::lgamma(a);
+  if (z < a + 1) {
+    double term = 1 / a, sum = term;
+    for (int n = 1; n < 500; ++n) {
+      term *= z / (a + n);
+      sum += term;
+      if (std::abs(term) < std::abs(sum) * 1e-15) break;
+    }
+    return std::clamp(1 - sum * std::exp(log_prefix), 0.0, 1.0);
+  }
+  double b = z + 1 - a, c = 1 / 1e-300, d = 1 / b, h = d;
+  for (int i = 1; i < 500; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (std::abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::abs(delta - 1) < 1e-15) break;
+  }
+  return std::clamp(std::exp(log_prefix) * h, 0.0, 1.0);
+}
+
 double KolmogorovQ(double lambda) {
   if (lambda < 1e-3) return 1;
   double sum = 0;
@@ -44,7 +75,8 @@ ModelDrift::Chunk ModelDrift::NewChunk() const {
   Chunk c;
   c.started_ms = clock_->NowMillis();
   for (const auto& f : reference_) {
-    c.deciles.emplace_back(f.decile_edges.size() + 1, 0);
+    c.deciles.emplace_back(f.categories.empty() ? f.decile_edges.size() + 1
+                                                : f.categories.size() + 1, 0);
     c.percentiles.emplace_back(kPercentileBins, 0);
     c.missing.push_back(0);
   }
@@ -81,7 +113,15 @@ void ModelDrift::Observe(const float* rows, int64_t num_rows) {
         ++chunk.missing[f];
         continue;
       }
-      ++chunk.deciles[f][Bin(reference_[f].decile_edges, v)];
+      const FeatureReference& ref = reference_[f];
+      if (!ref.categories.empty()) {
+        const std::string code = std::to_string(static_cast<int64_t>(v));
+        size_t i = std::find(ref.categories.begin(), ref.categories.end(), code) -
+                   ref.categories.begin();
+        ++chunk.deciles[f][i];  // i == categories.size(): "other"
+        continue;
+      }
+      ++chunk.deciles[f][Bin(ref.decile_edges, v)];
       if (!percentile_edges_[f].empty()) ++chunk.percentiles[f][Bin(percentile_edges_[f], v)];
     }
     ++chunk.rows;
@@ -106,7 +146,9 @@ DriftReport ModelDrift::Report() const {
     d.edges = ref.decile_edges;
     d.reference_proportions = ref.decile_proportions;
     d.reference_missing_share = ref.missing_share;
-    std::vector<int64_t> deciles(ref.decile_edges.size() + 1, 0);
+    const bool categorical = !ref.categories.empty();
+    std::vector<int64_t> deciles(categorical ? ref.categories.size() + 1
+                                             : ref.decile_edges.size() + 1, 0);
     std::vector<int64_t> percentiles(kPercentileBins, 0);
     int64_t missing = 0;
     for (const Chunk& c : snapshot) {
@@ -117,6 +159,35 @@ DriftReport ModelDrift::Report() const {
     const int64_t present = report.rows - missing;
     d.live_missing_share = report.rows ? static_cast<double>(missing) / report.rows : 0;
     d.live_proportions.assign(deciles.size(), 0);
+    if (categorical && present > 0) {
+      d.categorical = true;
+      d.categories = ref.categories;
+      d.categories.push_back("other");
+      d.reference_proportions = ref.category_proportions;
+      double other = 1;
+      for (double p : ref.category_proportions) other -= p;
+      d.reference_proportions.push_back(std::max(other, 0.0));
+      double js = 0;
+      int bins = 0;  // categories seen in either distribution
+      for (size_t i = 0; i < deciles.size(); ++i) {
+        const double live = static_cast<double>(deciles[i]) / present;
+        const double expected = d.reference_proportions[i];
+        d.live_proportions[i] = live;
+        const double mid = (live + expected) / 2;
+        if (live > 0) js += 0.5 * live * std::log2(live / mid);
+        if (expected > 0) js += 0.5 * expected * std::log2(expected / mid);
+        if (expected == 0 && deciles[i] == 0) continue;
+        ++bins;
+        const double expected_count = std::max(expected, kFloor) * present;
+        d.chi2 += std::pow(static_cast<double>(deciles[i]) - expected_count, 2) / expected_count;
+      }
+      d.js = std::sqrt(std::max(js, 0.0));
+      d.chi2_p_value = ChiSquareSurvival(d.chi2, std::max(1, bins - 1));
+      d.drift = report.enough_rows && d.js >= options_.js_threshold;
+      drifting += d.drift;
+      report.features.push_back(std::move(d));
+      continue;
+    }
     if (present > 0) {
       for (size_t i = 0; i < deciles.size(); ++i) {
         d.live_proportions[i] = static_cast<double>(deciles[i]) / present;

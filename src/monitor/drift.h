@@ -13,6 +13,12 @@
 //          effective size n*m/(n+m); drift when p < ks_alpha / features
 //          (Bonferroni).
 //   missing share, live vs reference.
+// Categorical features (reference categories; observed values are codes whose
+// decimal text names the category, others count as "other"):
+//   JS   = Jensen-Shannon distance (base 2) between the live and reference
+//          category shares; drift when JS >= js_threshold (0.1);
+//   chi2 = sum (observed - expected)^2 / expected over the categories, with
+//          its p-value from the chi-square distribution (categories - 1 dof).
 // A feature drifts when PSI or KS says so; the dataset drifts when at least
 // `dataset_drift_share` (0.5) of its features do. Verdicts need `min_rows`.
 //
@@ -33,8 +39,12 @@
 
 namespace inferd::monitor {
 
+// A numeric feature has decile edges and percentiles; a categorical one
+// (values are category codes, such as a predicted class) has categories.
 struct FeatureReference {
   std::string name;
+  std::vector<std::string> categories;         // categorical: the codes, as text
+  std::vector<double> category_proportions;    // per category, summing to <= 1
   int64_t count = 0;                 // non-missing reference rows
   double missing_share = 0;
   std::vector<double> decile_edges;  // interior edges, ascending
@@ -49,6 +59,7 @@ struct DriftOptions {
   double psi_threshold = 0.2;
   double ks_alpha = 0.05;
   double dataset_drift_share = 0.5;
+  double js_threshold = 0.1;  // categorical features drift at this JS distance
   int64_t min_rows = 100;
 };
 
@@ -57,6 +68,13 @@ struct FeatureDrift {
   double psi = 0;
   double ks = 0;
   double ks_p_value = 1;
+  // Categorical features: Jensen-Shannon distance (base 2, in [0, 1]) and the
+  // chi-square test of the live counts against the reference proportions.
+  bool categorical = false;
+  double js = 0;
+  double chi2 = 0;
+  double chi2_p_value = 1;
+  std::vector<std::string> categories;  // categorical: the bins' categories, then "other"
   double reference_missing_share = 0, live_missing_share = 0;
   bool drift = false;
   std::vector<double> edges;                  // decile edges
@@ -71,6 +89,9 @@ struct DriftReport {
   double drifting_share = 0;
   std::vector<FeatureDrift> features;
 };
+
+// Upper tail of the chi-square distribution with `dof` degrees of freedom.
+double ChiSquareSurvival(double x, double dof);
 
 // Kolmogorov's asymptotic survival function Q(lambda) = 2 sum (-1)^(j-1) e^(-2 j^2 lambda^2).
 double KolmogorovQ(double lambda);

@@ -103,5 +103,43 @@ TEST(DriftTest, MissingValuesAreCountedNotBinned) {
   EXPECT_DOUBLE_EQ(drift.Report().features[0].live_missing_share, 0.5);
 }
 
+TEST(DriftTest, ChiSquareTailMatchesScipy) {
+  // scipy.stats.chi2.sf
+  EXPECT_NEAR(ChiSquareSurvival(3.841458820694124, 1), 0.05, 1e-9);
+  EXPECT_NEAR(ChiSquareSurvival(10, 5), 0.07523524614651217, 1e-9);
+  EXPECT_NEAR(ChiSquareSurvival(4.5, 2), 0.10539922456186433, 1e-9);
+  EXPECT_LT(ChiSquareSurvival(200, 3), 1e-40);
+}
+
+FeatureReference Classes() {
+  return {.name = "prediction", .categories = {"0", "1", "2"},
+          .category_proportions = {0.5, 0.4, 0.1}};
+}
+
+TEST(DriftTest, CategoricalStatisticsMatchScipy) {
+  ManualClock clock(0);
+  ModelDrift drift({Classes()}, {.min_rows = 1}, &clock);
+  std::vector<float> rows;
+  for (int i = 0; i < 60; ++i) rows.push_back(0);
+  for (int i = 0; i < 30; ++i) rows.push_back(1);
+  for (int i = 0; i < 10; ++i) rows.push_back(2);
+  drift.Observe(rows.data(), 100);
+  FeatureDrift f = drift.Report().features[0];
+  EXPECT_TRUE(f.categorical);
+  // scipy.spatial.distance.jensenshannon([.6, .3, .1], [.5, .4, .1], base=2)
+  EXPECT_NEAR(f.js, 0.09194311325861228, 1e-9);
+  EXPECT_NEAR(f.chi2, 4.5, 1e-9);  // scipy.stats.chisquare([60,30,10], [50,40,10])
+  EXPECT_NEAR(f.chi2_p_value, 0.10539922456186433, 1e-9);
+  EXPECT_FALSE(f.drift);  // JS below 0.1
+
+  ModelDrift shifted({Classes()}, {.min_rows = 1}, &clock);
+  std::vector<float> zeros(100, 0);
+  shifted.Observe(zeros.data(), 100);
+  f = shifted.Report().features[0];
+  // scipy.spatial.distance.jensenshannon([1, 0, 0], [.5, .4, .1], base=2)
+  EXPECT_NEAR(f.js, 0.5579230452841438, 1e-9);
+  EXPECT_TRUE(f.drift);
+}
+
 }  // namespace
 }  // namespace inferd::monitor

@@ -9,8 +9,19 @@
 
 namespace inferd::monitor {
 
-LivePerformance::LivePerformance(store::Store* store, Options options)
-    : store_(store), options_(options) {}
+LivePerformance::LivePerformance(store::Store* store, Options options, const Clock* clock)
+    : store_(store), options_(options), clock_(clock) {}
+
+void LivePerformance::Trim(Window* w) const {
+  const int64_t oldest =
+      options_.window_seconds > 0 ? clock_->NowMillis() - options_.window_seconds * 1000 : 0;
+  while (!w->labels.empty() &&
+         (w->labels.size() > options_.window_rows || w->times.front() < oldest)) {
+    w->labels.pop_front();
+    w->times.pop_front();
+    for (int64_t c = 0; c < w->outputs_per_row; ++c) w->outputs.pop_front();
+  }
+}
 
 void LivePerformance::Remember(const std::string& id, const std::string& model, int64_t version,
                                const std::string& kind, const std::vector<float>& outputs,
@@ -76,21 +87,21 @@ Status LivePerformance::AddFeedback(const std::string& id, const std::vector<flo
   Window& w = windows_[{r.model, r.version}];
   w.kind = r.kind;
   w.outputs_per_row = per_row;
+  const int64_t now = clock_->NowMillis();
   for (int64_t i = 0; i < r.rows; ++i) {
     w.labels.push_back(labels[i]);
+    w.times.push_back(now);
     for (int64_t c = 0; c < per_row; ++c) w.outputs.push_back(r.outputs[i * per_row + c]);
   }
-  while (w.labels.size() > options_.window_rows) {
-    w.labels.pop_front();
-    for (int64_t c = 0; c < per_row; ++c) w.outputs.pop_front();
-  }
+  Trim(&w);
   return Status::Ok();
 }
 
 std::vector<PerformanceReport> LivePerformance::Reports() const {
   std::lock_guard lock(windows_mu_);
   std::vector<PerformanceReport> out;
-  for (const auto& [key, w] : windows_) {
+  for (auto& [key, w] : windows_) {
+    Trim(&w);
     PerformanceReport report{key.first, key.second, w.kind,
                              static_cast<int64_t>(w.labels.size()), {}};
     std::vector<float> labels(w.labels.begin(), w.labels.end());

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -40,9 +41,11 @@ class LivePerformance {
   struct Options {
     size_t capacity = 200'000;  // remembered predictions, in all
     size_t window_rows = 1000;  // labelled rows per model version
+    int64_t window_seconds = 0;  // also forget labels older than this (0: rows only)
   };
   // `store` (may be null) is read when feedback names a prediction not in memory.
-  LivePerformance(store::Store* store, Options options);
+  LivePerformance(store::Store* store, Options options,
+                  const Clock* clock = SystemClock::Get());
 
   // `kind` as in PerformanceReport; outputs are rows x outputs_per_row.
   void Remember(const std::string& id, const std::string& model, int64_t version,
@@ -73,16 +76,21 @@ class LivePerformance {
     int64_t outputs_per_row = 1;
     std::deque<float> labels;   // guarded by windows_mu_
     std::deque<float> outputs;  // outputs_per_row per label
+    std::deque<int64_t> times;  // when each label arrived, ms
   };
   static constexpr size_t kShards = 16;
 
   StatusOr<Remembered> Find(const std::string& id);
 
+  // Drops the window's labels beyond its row and time limits. Requires windows_mu_.
+  void Trim(Window* w) const;
+
   store::Store* store_;
   const Options options_;
+  const Clock* clock_;
   std::array<Shard, kShards> shards_;
   mutable std::mutex windows_mu_;
-  std::map<std::pair<std::string, int64_t>, Window> windows_;  // guarded by windows_mu_
+  mutable std::map<std::pair<std::string, int64_t>, Window> windows_;  // guarded by windows_mu_
 };
 
 }  // namespace inferd::monitor

@@ -218,6 +218,11 @@ ColumnProfile ProfileValues(const std::string& name, const std::vector<double>& 
   return ProfileNumeric(column, static_cast<int64_t>(values.size()));
 }
 
+ColumnProfile ProfileCategories(const std::string& name, const std::vector<std::string>& values) {
+  Column column{name, false, {}, values};
+  return ProfileCategorical(column, static_cast<int64_t>(values.size()));
+}
+
 StatusOr<std::pair<std::string, int64_t>> DvcHash(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return FileMd5(path);

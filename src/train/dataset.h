@@ -89,6 +89,8 @@ std::string ColumnProfileToJson(const ColumnProfile& profile);
 StatusOr<ColumnProfile> ColumnProfileFromJson(std::string_view json);
 // Profiles one numeric column of values (NaN = missing).
 ColumnProfile ProfileValues(const std::string& name, const std::vector<double>& values);
+// Profiles one categorical column ("" = missing).
+ColumnProfile ProfileCategories(const std::string& name, const std::vector<std::string>& values);
 StatusOr<DatasetVersion> DatasetFromJson(const std::string& json);
 
 // "name" or "name@3" -> (name, version; 0 = latest).

@@ -2,6 +2,7 @@
 
 #include <xgboost/c_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <numeric>
@@ -209,6 +210,13 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
     if (total == valid_y.size()) {
       result.prediction_profile =
           ProfileValues("prediction", std::vector<double>(predictions.begin(), predictions.end()));
+    } else if (classes > 1) {  // multi-class: the predicted class's frequencies
+      std::vector<std::string> predicted;
+      for (size_t r = 0; r < valid_y.size(); ++r) {
+        auto row = predictions.begin() + static_cast<std::ptrdiff_t>(r * classes);
+        predicted.push_back(std::to_string(std::max_element(row, row + classes) - row));
+      }
+      result.prediction_profile = ProfileCategories("prediction", predicted);
     }
     if (result.objective == "binary:logistic") {
       result.metrics = {{"auc", Auc(valid_y, predictions)},

@@ -43,8 +43,9 @@ struct TrainResult {
   std::vector<std::string> feature_names;
   int64_t train_rows = 0;
   int64_t valid_rows = 0;
-  // The holdout predictions' profile (single-output models): the reference
-  // for drift of the prediction distribution. Absent for multi-class models.
+  // The holdout predictions' profile, the reference for drift of the
+  // prediction distribution: numeric for single-output models, the predicted
+  // class's frequencies for multi-class ones.
   std::optional<ColumnProfile> prediction_profile;
 };
 

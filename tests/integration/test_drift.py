@@ -96,3 +96,28 @@ def test_a_model_folder_names_its_reference_dataset(start_server, model_repo, st
     assert requests.post(server.url + "/v2/models/breast_cancer/infer", json=body).status_code == 200
     report = requests.get(server.url + "/v1/models/breast_cancer/drift").json()
     assert report["window_rows"] == 50 and len(report["features"]) == 30
+
+
+def test_multiclass_prediction_drift_uses_class_frequencies(start_server, store_uri):
+    p = subprocess.run([str(BINARY), "--store", store_uri, "train", "--data",
+                        str(DATA / "iris.csv"), "--target", "target", "--register", "iris",
+                        "--num-rounds", "5", "--seed", "2"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    server = start_server("--drift-min-rows", "10", repo=False, store=store_uri)
+    _, rows = read_csv("iris")
+    setosa = [r for r in rows if r[2] < 2.5][:40]  # petal length: all predicted class 0
+    body = {"inputs": [{"name": "input__0", "shape": [len(setosa), 4], "datatype": "FP32",
+                        "data": setosa}]}
+    out = requests.post(server.url + "/v2/models/iris/infer", json=body).json()
+    classes = np.array(out["outputs"][0]["data"]).reshape(-1, 3).argmax(axis=1)
+    prediction = requests.get(server.url + "/v1/models/iris/drift").json()["prediction"]
+    categories = prediction["histogram"]["categories"]  # most frequent first, then "other"
+    reference = np.array(prediction["histogram"]["reference"])
+    live = np.array([np.mean(classes == int(c)) if c != "other" else 0.0 for c in categories])
+    mid = (live + reference) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        js = np.sqrt(0.5 * np.nansum(np.where(live > 0, live * np.log2(live / mid), 0)) +
+                     0.5 * np.nansum(np.where(reference > 0, reference * np.log2(reference / mid), 0)))
+    assert abs(prediction["js"] - js) < 1e-9
+    assert prediction["drift"] is True  # only one class where the holdout had three
