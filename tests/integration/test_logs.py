@@ -1,6 +1,7 @@
 """Logs: JSON lines with Elastic Common Schema names on stdout, trace ids from W3C
 traceparent, sampling, and no bodies or secrets."""
 import json
+from datetime import datetime
 
 import requests
 
@@ -27,6 +28,8 @@ def test_access_lines_use_ecs_names(start_server):
     for line in lines:
         assert {"@timestamp", "log.level", "message", "service.name"} <= set(line)
         assert line["service.name"] == "inferd"
+        # The Time_Format of deploy/monitoring/parsers.conf (%Y-%m-%dT%H:%M:%S.%LZ).
+        datetime.strptime(line["@timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
     access = [l for l in lines if l.get("event.dataset") == "inferd.access"]
     infer = next(l for l in access if l["url.path"] == "/v2/models/iris/infer")
     assert infer["http.request.method"] == "POST"
