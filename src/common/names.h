@@ -1,6 +1,10 @@
-// Names that travel in URLs and file paths: models, aliases, datasets.
+// Names and version numbers that travel in URLs and file paths: models,
+// aliases, datasets.
 #pragma once
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace inferd {
@@ -17,6 +21,14 @@ inline bool IsValidName(std::string_view name) {
     if (!ok) return false;
   }
   return true;
+}
+
+// A version number: a positive decimal integer with nothing around it.
+inline std::optional<int64_t> ParseVersionNumberText(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
 }
 
 }  // namespace inferd

@@ -20,13 +20,6 @@ StatusOr<std::string> ReadFile(const fs::path& path) {
   return data.str();
 }
 
-std::optional<int64_t> ParseVersion(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
-  return v;
-}
-
 }  // namespace
 
 StatusOr<std::vector<std::string>> DirectorySource::ListModels() {
@@ -54,7 +47,7 @@ StatusOr<ModelSpec> DirectorySource::ReadModel(const std::string& name) {
     ASSIGN_OR_RETURN(spec.config, ParseModelConfig(text));
   }
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    auto version = ParseVersion(entry.path().filename().string());
+    auto version = ParseVersionNumberText(entry.path().filename().string());
     if (!version || !entry.is_directory(ec)) continue;
     for (const char* filename : {"model.json", "model.ubj"}) {
       if (fs::exists(entry.path() / filename, ec)) {

@@ -10,13 +10,6 @@
 namespace inferd::model {
 namespace {
 
-std::optional<int64_t> ParseVersion(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
-  return v;
-}
-
 StatusOr<std::unique_ptr<XgboostModel>> LoadFile(const VersionFile& file) {
   if (!file.path.empty()) return XgboostModel::Load(file.path);
   return XgboostModel::LoadBytes(file.bytes, file.filename);
@@ -163,7 +156,7 @@ StatusOr<std::shared_ptr<const Servable>> ModelRepository::Get(std::string_view 
                                                                 std::string_view version) const {
   std::optional<int64_t> wanted;
   if (!version.empty()) {
-    wanted = ParseVersion(version);
+    wanted = ParseVersionNumberText(version);
     if (!wanted) {
       return InvalidArgument("version '" + std::string(version) +
                              "' is not a positive integer");

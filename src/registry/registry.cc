@@ -216,12 +216,9 @@ StatusOr<Page<T>> Paginate(std::vector<T> items, const Search& search,
 }  // namespace
 
 StatusOr<int64_t> ParseVersionNumber(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v < 1) {
-    return InvalidArgument("version '" + std::string(text) + "' is not a positive integer");
-  }
-  return v;
+  auto v = ParseVersionNumberText(text);
+  if (!v) return InvalidArgument("version '" + std::string(text) + "' is not a positive integer");
+  return *v;
 }
 
 std::string ArtifactBlobId(std::string_view artifact_path) {
