@@ -29,6 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Go builds the FerretDB test server (tools/ferretdb); FerretDB 1.24 needs Go >= 1.24,
+# newer than Debian 12's golang package, so it must come with the machine.
+if ! command -v go >/dev/null; then
+  echo "install-deps: Go >= 1.24 is needed to build the FerretDB test server" >&2
+  exit 1
+fi
+
 # Python virtualenv with the real clients the integration tests use.
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
