@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/json_fields.h"
 #include "common/json_writer.h"
 #include "common/names.h"
 #include "registry/search_filter.h"
@@ -49,18 +50,6 @@ std::map<std::string, std::string> ReadPairs(simdjson::dom::element doc, const c
   return out;
 }
 
-std::string Str(simdjson::dom::element doc, const char* key) {
-  std::string_view s;
-  return doc[key].get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
-}
-
-int64_t Int(simdjson::dom::element doc, const char* key) {
-  int64_t i;
-  if (doc[key].get(i) == simdjson::SUCCESS) return i;
-  double d;
-  return doc[key].get(d) == simdjson::SUCCESS ? static_cast<int64_t>(d) : 0;
-}
-
 std::string ModelToDoc(const RegisteredModel& m) {
   std::string out;
   JsonWriter json(&out);
@@ -85,15 +74,15 @@ StatusOr<RegisteredModel> ModelFromDoc(const std::string& text) {
     return Internal("registered model document is not JSON");
   }
   RegisteredModel m;
-  m.name = Str(doc, "name");
-  m.description = Str(doc, "description");
-  m.creation_timestamp = Int(doc, "creation_timestamp");
-  m.last_updated_timestamp = Int(doc, "last_updated_timestamp");
-  m.last_version = Int(doc, "last_version");
+  m.name = JsonString(doc, "name");
+  m.description = JsonString(doc, "description");
+  m.creation_timestamp = JsonInt(doc, "creation_timestamp");
+  m.last_updated_timestamp = JsonInt(doc, "last_updated_timestamp");
+  m.last_version = JsonInt(doc, "last_version");
   m.tags = ReadPairs(doc, "tags");
   simdjson::dom::array aliases;
   if (doc["aliases"].get(aliases) == simdjson::SUCCESS) {
-    for (auto a : aliases) m.aliases[Str(a, "alias")] = Int(a, "version");
+    for (auto a : aliases) m.aliases[JsonString(a, "alias")] = JsonInt(a, "version");
   }
   return m;
 }
@@ -131,16 +120,16 @@ StatusOr<ModelVersion> VersionFromDoc(const std::string& text) {
     return Internal("model version document is not JSON");
   }
   ModelVersion v;
-  v.name = Str(doc, "name");
-  v.version = Int(doc, "version");
-  v.source = Str(doc, "source");
-  v.run_id = Str(doc, "run_id");
-  v.status = Str(doc, "status");
-  v.status_message = Str(doc, "status_message");
-  v.description = Str(doc, "description");
-  v.current_stage = Str(doc, "current_stage");
-  v.creation_timestamp = Int(doc, "creation_timestamp");
-  v.last_updated_timestamp = Int(doc, "last_updated_timestamp");
+  v.name = JsonString(doc, "name");
+  v.version = JsonInt(doc, "version");
+  v.source = JsonString(doc, "source");
+  v.run_id = JsonString(doc, "run_id");
+  v.status = JsonString(doc, "status");
+  v.status_message = JsonString(doc, "status_message");
+  v.description = JsonString(doc, "description");
+  v.current_stage = JsonString(doc, "current_stage");
+  v.creation_timestamp = JsonInt(doc, "creation_timestamp");
+  v.last_updated_timestamp = JsonInt(doc, "last_updated_timestamp");
   v.tags = ReadPairs(doc, "tags");
   v.params = ReadPairs(doc, "params");
   simdjson::dom::array metrics;
@@ -148,12 +137,13 @@ StatusOr<ModelVersion> VersionFromDoc(const std::string& text) {
     for (auto m : metrics) {
       double value = 0;
       if (m["value"].get(value) != simdjson::SUCCESS) value = 0;
-      v.metrics[Str(m, "key")] = value;
+      v.metrics[JsonString(m, "key")] = value;
     }
   }
   simdjson::dom::element dataset;
   if (doc["dataset"].get(dataset) == simdjson::SUCCESS) {
-    v.dataset = DatasetRef{Str(dataset, "name"), Int(dataset, "version"), Str(dataset, "md5")};
+    v.dataset = DatasetRef{JsonString(dataset, "name"), JsonInt(dataset, "version"),
+                           JsonString(dataset, "md5")};
   }
   simdjson::dom::element profile;
   if (doc["prediction_profile"].get(profile) == simdjson::SUCCESS) {

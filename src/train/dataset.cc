@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/json_fields.h"
 #include "common/json_writer.h"
 #include "common/names.h"
 
@@ -125,51 +126,23 @@ ColumnProfile ProfileCategorical(const Column& column, int64_t rows) {
   return p;
 }
 
-std::vector<double> Doubles(simdjson::dom::element e, const char* key) {
-  std::vector<double> out;
-  simdjson::dom::array a;
-  if (e[key].get(a) == simdjson::SUCCESS) {
-    for (auto v : a) {
-      double d = 0;
-      if (v.get(d) != simdjson::SUCCESS) {
-        int64_t i = 0;
-        if (v.get(i) == simdjson::SUCCESS) d = static_cast<double>(i);
-      }
-      out.push_back(d);
-    }
-  }
-  return out;
-}
-
-double Number(simdjson::dom::element e, const char* key) {
-  double d = 0;
-  if (e[key].get(d) == simdjson::SUCCESS) return d;
-  int64_t i = 0;
-  return e[key].get(i) == simdjson::SUCCESS ? static_cast<double>(i) : 0;
-}
-
-std::string Text(simdjson::dom::element e, const char* key) {
-  std::string_view s;
-  return e[key].get(s) == simdjson::SUCCESS ? std::string(s) : std::string();
-}
-
 ColumnProfile ReadColumnProfile(simdjson::dom::element c) {
   ColumnProfile p;
-  p.name = Text(c, "name");
-  p.type = Text(c, "type");
-  p.count = static_cast<int64_t>(Number(c, "count"));
-  p.missing_share = Number(c, "missing_share");
-  p.min = Number(c, "min");
-  p.max = Number(c, "max");
-  p.mean = Number(c, "mean");
-  p.std = Number(c, "std");
-  p.percentiles = Doubles(c, "percentiles");
-  p.histogram_edges = Doubles(c, "histogram_edges");
-  for (double v : Doubles(c, "histogram_counts")) p.histogram_counts.push_back(static_cast<int64_t>(v));
+  p.name = JsonString(c, "name");
+  p.type = JsonString(c, "type");
+  p.count = JsonInt(c, "count");
+  p.missing_share = JsonNumber(c, "missing_share");
+  p.min = JsonNumber(c, "min");
+  p.max = JsonNumber(c, "max");
+  p.mean = JsonNumber(c, "mean");
+  p.std = JsonNumber(c, "std");
+  p.percentiles = JsonNumbers(c, "percentiles");
+  p.histogram_edges = JsonNumbers(c, "histogram_edges");
+  for (double v : JsonNumbers(c, "histogram_counts")) p.histogram_counts.push_back(static_cast<int64_t>(v));
   simdjson::dom::array categories;
   if (c["categories"].get(categories) == simdjson::SUCCESS) {
     for (auto k : categories) {
-      p.categories.emplace_back(Text(k, "value"), static_cast<int64_t>(Number(k, "count")));
+      p.categories.emplace_back(JsonString(k, "value"), JsonInt(k, "count"));
     }
   }
   return p;
@@ -321,13 +294,13 @@ StatusOr<DatasetVersion> DatasetFromJson(const std::string& text) {
     return Internal("dataset document is not JSON");
   }
   DatasetVersion d;
-  d.name = Text(doc, "name");
-  d.version = static_cast<int64_t>(Number(doc, "version"));
-  d.md5 = Text(doc, "md5");
-  d.size = static_cast<int64_t>(Number(doc, "size"));
-  d.rows = static_cast<int64_t>(Number(doc, "rows"));
-  d.path = Text(doc, "path");
-  d.created = static_cast<int64_t>(Number(doc, "created"));
+  d.name = JsonString(doc, "name");
+  d.version = JsonInt(doc, "version");
+  d.md5 = JsonString(doc, "md5");
+  d.size = JsonInt(doc, "size");
+  d.rows = JsonInt(doc, "rows");
+  d.path = JsonString(doc, "path");
+  d.created = JsonInt(doc, "created");
   simdjson::dom::array columns;
   if (doc["columns"].get(columns) == simdjson::SUCCESS) {
     for (auto c : columns) {
