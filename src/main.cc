@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "cli/healthcheck_command.h"
 #include "cli/models_command.h"
 #include "cli/serve_command.h"
 #include "cli/train_command.h"
@@ -239,12 +240,26 @@ int main(int argc, char** argv) {
   inferd::cli::TrainCommandOptions train_options;
   CLI::App* train = app.add_subcommand("train", "Train an XGBoost model and register it");
   AddTrainFlags(train, &train_options);
+  inferd::cli::HealthcheckOptions health;
+  CLI::App* healthcheck = app.add_subcommand(
+      "healthcheck", "Exit 0 when a running server is ready (for container health checks)");
+  healthcheck->add_option("--host", health.host, "Server address")->capture_default_str();
+  healthcheck->add_option("--port", health.port, "Server port")
+      ->envname("INFERD_PORT")->capture_default_str();
+  healthcheck->add_option("--path", health.path, "Route that must answer 2xx")
+      ->capture_default_str();
+  healthcheck->add_option("--timeout-ms", health.timeout_ms, "Give up after this long")
+      ->check(CLI::Range(int64_t{1}, int64_t{600'000}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // The server logs for machines; the other commands talk to a person.
   inferd::ConfigureLogging(serve->parsed() && log_format == "json" ? inferd::LogFormat::kJson
                                                                     : inferd::LogFormat::kText,
                            serve->parsed() ? serve_flags.log_level : "info");
   if (serve->parsed()) return inferd::cli::RunServe(serve_flags, store_uri);
+  if (healthcheck->parsed()) {
+    inferd::Status st = inferd::cli::Healthcheck(health);
+    return st.ok() ? 0 : Fail(st);
+  }
   if (models->parsed()) return RunModels(models, models_flags, store_uri);
   if (datasets->parsed()) {
     return RunWithStore(store_uri, [&](store::Store& store, auto&) {

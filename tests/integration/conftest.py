@@ -20,12 +20,12 @@ LISTENING = re.compile(r"listening on [^ ]+:(\d+)")
 class InferdServer:
     """A running `inferd serve`; its stdout/stderr are collected in `log`."""
 
-    def __init__(self, args, env=None, startup_timeout=20):
+    def __init__(self, args, env=None, startup_timeout=20, command_prefix=(), cwd=None):
         self.log = []
         self._port_found = threading.Event()
         self.port = None
         self.proc = subprocess.Popen(
-            [str(BINARY), "serve", *args],
+            [*command_prefix, str(BINARY), "serve", *args], cwd=cwd,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, **(env or {})})
         self._reader = threading.Thread(target=self._read, daemon=True)
