@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Installs everything inferd needs to build and test on a fresh Debian 12 machine.
-# Idempotent: packages already present are skipped; the virtualenv and npm assets are reused.
-#   scripts/install-deps.sh            build + test dependencies
-#   INFERD_SKIP_PEER=1 ...             skip the FastAPI peer used by benchmarks
+# Installs everything inferd needs on a fresh Debian 12 machine. Idempotent: what is
+# already present is skipped; the virtualenv, npm packages and Go tools are reused.
+#   scripts/install-deps.sh               build, test and deployment-check dependencies
+#   scripts/install-deps.sh --build-only  just what building the binary needs (the Dockerfile)
+#   INFERD_SKIP_PEER=1 ...                skip the FastAPI peer used by benchmarks
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+mode=all
+case "${1:-}" in
+  "") ;;
+  --build-only) mode=build ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
-debian_pkgs=(
-  # build
-  cmake ninja-build g++ pkg-config
-  # C++ libraries
+build_pkgs=(
+  cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libboost-system-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
-  libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev
-  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # tests, demo data and benchmarks
-  python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light prometheus
+  libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
 )
+test_pkgs=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests, demo data and benchmarks
+  python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light prometheus
+  # deployment checks (tests/deploy)
+  shellcheck git
+)
+debian_pkgs=("${build_pkgs[@]}")
+[ "$mode" = all ] && debian_pkgs+=("${test_pkgs[@]}")
 missing=()
 for p in "${debian_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,8 +40,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Go builds the FerretDB test server (tools/ferretdb); FerretDB 1.24 needs Go >= 1.24,
-# newer than Debian 12's golang package, so it must come with the machine.
+# Swagger UI assets served at /docs (compiled into the binary, so it works offline).
+ui="$root/third_party/swagger-ui"
+if [ ! -f "$ui/swagger-ui-bundle.js" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack -s swagger-ui-dist@5.35.0 >/dev/null && tar xzf swagger-ui-dist-*.tgz)
+  mkdir -p "$ui"
+  cp "$tmp"/package/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} "$ui"/
+  rm -rf "$tmp"
+fi
+if [ "$mode" = build ]; then
+  echo "install-deps: ok (build only)"
+  exit 0
+fi
+
+# Go builds the FerretDB test server (tools/ferretdb) and the deployment linters below;
+# FerretDB 1.24 needs Go >= 1.24, newer than Debian 12's golang package, so it must come
+# with the machine.
 if ! command -v go >/dev/null; then
   echo "install-deps: Go >= 1.24 is needed to build the FerretDB test server" >&2
   exit 1
@@ -50,15 +76,34 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-# Swagger UI assets served at /docs (shipped with inferd, works offline).
-ui="$root/third_party/swagger-ui"
-if [ ! -f "$ui/swagger-ui-bundle.js" ]; then
-  tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack -s swagger-ui-dist@5.35.0 >/dev/null && tar xzf swagger-ui-dist-*.tgz)
-  mkdir -p "$ui"
-  cp "$tmp"/package/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} "$ui"/
-  rm -rf "$tmp"
+# Deployment checks: Kubernetes schemas and the workflow validator from npm (locked)...
+deploy="$root/tests/deploy"
+stamp="$deploy/node_modules/.package-lock.sha256"
+want=$(sha256sum "$deploy/package-lock.json" | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  (cd "$deploy" && npm ci --silent --no-audit --no-fund)
+  echo "$want" >"$stamp"
 fi
+# ...and linters from the Go module proxy into .tools/bin (pinned versions). kustomize and
+# terraform are built only when the machine lacks them (kubectl >= 1.27 carries kustomize 5).
+tools="$root/.tools/bin"
+mkdir -p "$tools"
+go_tool() {  # go_tool BINARY MODULE/PATH@VERSION
+  local version=${2##*@}
+  if [ ! -x "$tools/$1" ] || [ "$(cat "$tools/.$1.version" 2>/dev/null)" != "$version" ]; then
+    echo "install-deps: go install $2"
+    GOBIN="$tools" go install "$2"
+    echo "$version" >"$tools/.$1.version"
+  fi
+}
+go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+if ! kubectl kustomize --help >/dev/null 2>&1; then
+  go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+fi
+if ! command -v terraform >/dev/null; then
+  go_tool terraform github.com/hashicorp/terraform@v1.11.4
+fi
+(cd "$root/tools/deploycheck" && GOBIN="$tools" go install .)
 
 # The FastAPI + XGBoost peer that benchmarks compare against.
 peer="$root/../shared/peers/fastapi-xgboost/install-peer-deps.sh"
