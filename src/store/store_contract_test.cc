@@ -1,8 +1,12 @@
-// One contract, two backends: every test here runs against a real SQLite file
-// and a real MongoDB-wire server (FerretDB).
+// One contract, every backend: each test here runs against a real SQLite file and a
+// real MongoDB-wire server (FerretDB), and also against a real MongoDB when
+// INFERD_TEST_MONGODB_URI names one (CI's mongo:7 service container), e.g.
+//   INFERD_TEST_MONGODB_URI='mongodb://root:pw@localhost:27017/?authSource=admin'
+// Each test gets a database of its own there.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -13,6 +17,27 @@ namespace inferd::store {
 namespace {
 
 FerretDbTestServer* ferretdb = nullptr;
+
+std::string ExternalMongoUri() {
+  const char* uri = std::getenv("INFERD_TEST_MONGODB_URI");
+  return uri ? uri : "";
+}
+
+// `uri` with its database path replaced by `database` (options kept).
+std::string WithDatabase(const std::string& uri, const std::string& database) {
+  size_t hosts = uri.find("://") + 3;
+  size_t query = uri.find('?', hosts);
+  size_t path = uri.find('/', hosts);
+  size_t hosts_end = std::min(path, query);
+  std::string options = query == std::string::npos ? "" : uri.substr(query);
+  return uri.substr(0, hosts_end) + "/" + database + options;
+}
+
+std::vector<std::string> Backends() {
+  std::vector<std::string> backends = {"sqlite", "ferretdb"};
+  if (!ExternalMongoUri().empty()) backends.push_back("mongodb");
+  return backends;
+}
 
 class FerretDbEnvironment : public ::testing::Environment {
  public:
@@ -37,9 +62,11 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
       dir_ = std::filesystem::temp_directory_path() / ("inferd-store-" + name);
       std::filesystem::remove_all(dir_);
       uri_ = "sqlite:///" + (dir_ / "sub" / "inferd.db").string();
-    } else {
+    } else if (GetParam() == "ferretdb") {
       ASSERT_NE(ferretdb, nullptr);
       uri_ = ferretdb->Uri(name);
+    } else {
+      uri_ = WithDatabase(ExternalMongoUri(), name);
     }
     auto store = OpenStore(uri_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -157,7 +184,7 @@ TEST_P(StoreContractTest, SchemaSurvivesReopen) {
   EXPECT_EQ(Canonical(*(*again)->Get(kDatasets, "d@1")), R"({"name":"d"})");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "mongodb"),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(Backends()),
                          [](const auto& info) { return info.param; });
 
 TEST(StoreUriTest, UnreachableAndMalformedStoresSayWhy) {

@@ -15,6 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 BINARY = Path(os.environ.get("INFERD_BINARY", ROOT / "build" / "inferd"))
 LISTENING = re.compile(r"listening on [^ ]+:(\d+)")
+# A real MongoDB to run the store tests against as well (CI's mongo:7 service), e.g.
+# mongodb://root:pw@localhost:27017/?authSource=admin; FerretDB is always used.
+EXTERNAL_MONGODB_URI = os.environ.get("INFERD_TEST_MONGODB_URI", "")
+
+
+def with_database(uri, database):
+    """`uri` with its database path replaced by `database`, options kept."""
+    scheme, rest = uri.split("://", 1)
+    rest, _, options = rest.partition("?")
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{database}" + (f"?{options}" if options else "")
 
 
 class InferdServer:

@@ -5,12 +5,13 @@ import sqlite3
 import subprocess
 import threading
 import time
+import uuid
 
 import pymongo
 import pytest
 import requests
 
-from conftest import BINARY, DATA, read_csv
+from conftest import BINARY, DATA, EXTERNAL_MONGODB_URI, read_csv, with_database
 
 CSV = DATA / "breast_cancer.csv"
 
@@ -65,10 +66,12 @@ class Records:
             return json.loads(row[0]) if row else None
 
 
-@pytest.fixture(params=["sqlite", "mongodb"])
+@pytest.fixture(params=["sqlite", "ferretdb"] + (["mongodb"] if EXTERNAL_MONGODB_URI else []))
 def backend(request, store_uri):
     if request.param == "sqlite":
         return "sqlite", store_uri
+    if request.param == "mongodb":
+        return "mongodb", with_database(EXTERNAL_MONGODB_URI, f"inferd_test_{uuid.uuid4().hex}")
     db = request.getfixturevalue("ferretdb")
     return "mongodb", db.uri()
 
