@@ -1,0 +1,4 @@
+output "objects" {
+  description = "Objects to install, keyed Kind/name, each as YAML text."
+  value       = local.objects
+}
