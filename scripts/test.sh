@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the gtest units (ctest)
-# and the integration tests (pytest against the real server).
+# Installs what is missing, builds, and runs every test: the gtest units (ctest), the
+# integration tests (pytest against the real server) and the deployment checks (pytest
+# over the Dockerfile, compose file, Kubernetes manifests, workflows and Terraform).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -8,3 +9,4 @@ scripts/install-deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j2)
 .venv/bin/pytest -q tests/integration "$@"
+.venv/bin/pytest -q tests/deploy
