@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import BINARY, DATA, InferdServer, read_csv, read_expected
+from conftest import BINARY, DATA, InferdServer, read_csv
 
 
 def healthcheck(port, *args):
@@ -72,25 +72,27 @@ def test_serves_the_registry_unprivileged_with_a_read_only_working_folder():
 
 
 def serve_unprivileged(tmp_path):
-    store = f"sqlite:///{tmp_path}/store/inferd.db"
-    trained = subprocess.run(
-        [str(BINARY), "--store", store, "train", "--data", str(DATA / "breast_cancer.csv"),
-         "--target", "target", "--register", "breast_cancer", "--alias", "production",
-         "--num-rounds", "20", "--seed", "7"], capture_output=True, text=True, timeout=120)
-    assert trained.returncode == 0, trained.stderr
     # Writable: the store folder, TMPDIR and the spool (emptyDir volumes in the pod).
     # Not writable: the working folder, where the defaults would otherwise write.
-    workdir, tmp, spool = tmp_path / "readonly", tmp_path / "tmp", tmp_path / "spool"
-    for d in (workdir, tmp, spool):
+    workdir, tmp, spool, store_dir = (tmp_path / d for d in ("readonly", "tmp", "spool", "store"))
+    for d in (workdir, tmp, spool, store_dir):
         d.mkdir()
-    for d in (tmp, spool, tmp_path / "store"):
+    for d in (tmp, spool, store_dir):
         d.chmod(0o777)
-    (tmp_path / "store" / "inferd.db").chmod(0o666)
     workdir.chmod(0o555)
     tmp_path.chmod(0o755)
+    store = f"sqlite:///{store_dir}/inferd.db"
     # As root (CI), drop to nobody; otherwise the test already runs unprivileged.
     drop = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
             if os.geteuid() == 0 else [])
+    # The training Job's pod: the same read-only working folder.
+    trained = subprocess.run(
+        [*drop, str(BINARY), "--store", store, "train", "--data",
+         str(DATA / "breast_cancer.csv"), "--target", "target", "--register", "breast_cancer",
+         "--alias", "production", "--num-rounds", "20", "--seed", "7"],
+        cwd=workdir, env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
     server = InferdServer(["--host", "127.0.0.1", "--port", "0", "--store", store,
                            "--spool-dir", str(spool)],
                           env={"TMPDIR": str(tmp)}, command_prefix=drop, cwd=workdir)
