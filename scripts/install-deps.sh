@@ -33,6 +33,10 @@ for p in "${debian_pkgs[@]}"; do
 done
 # Node.js/npm may come from outside Debian (as on the CI image); only ask Debian when absent.
 command -v npm >/dev/null || missing+=(npm)
+# tests/deploy asks apt-cache about the image's runtime packages: it needs package lists.
+if [ "$mode" = all ] && ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+  apt-get update -qq
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
