@@ -105,7 +105,8 @@ if ! kubectl kustomize --help >/dev/null 2>&1; then
   go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
 fi
 if ! command -v terraform >/dev/null; then
-  go_tool terraform github.com/hashicorp/terraform@v1.11.4
+  # Newer releases carry replace directives that `go install` refuses; 1.5.7 builds.
+  go_tool terraform github.com/hashicorp/terraform@v1.5.7
 fi
 (cd "$root/tools/deploycheck" && GOBIN="$tools" go install .)
 

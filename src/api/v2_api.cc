@@ -56,7 +56,7 @@ class V2Api {
     json.Key("versions").BeginArray();
     for (int64_t v : *versions) json.String(std::to_string(v));
     json.EndArray();
-    json.Key("platform").String(info.runtime);
+    json.Key("platform").String("xgboost");  // the model format, as Triton's FIL backend
     json.Key("inputs").BeginArray().BeginObject();
     json.Key("name").String(s.config.input_name).Key("datatype").String("FP32");
     json.Key("shape").BeginArray().Int(-1).Int(info.num_features).EndArray();
@@ -69,6 +69,7 @@ class V2Api {
     json.Key("parameters").BeginObject();
     json.Key("version").String(std::to_string(s.version));
     json.Key("objective").String(info.objective);
+    json.Key("runtime").String(info.runtime);  // "native" or "xgboost" (libxgboost)
     json.Key("output_kind")
         .String(s.config.output_kind == model::OutputKind::kMargin ? "margin" : "probability");
     json.Key("max_batch_size").Int(s.max_batch_size);

@@ -54,9 +54,15 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
         return KeyError(key, "must be a dataset name, optionally with @version");
       }
       config.reference_dataset = std::string(s);
+    } else if (key == "runtime") {
+      if (value.get(s) != simdjson::SUCCESS || (s != "auto" && s != "native" && s != "xgboost")) {
+        return KeyError(key, "must be \"auto\", \"native\" or \"xgboost\"");
+      }
+      config.runtime = s == "native" ? Runtime::kNative
+                       : s == "xgboost" ? Runtime::kXgboost : Runtime::kAuto;
     } else {
       return KeyError(key, "is not a known key (input_name, output_name, output_kind, "
-                           "feature_names, max_batch_size, reference_dataset)");
+                           "feature_names, max_batch_size, reference_dataset, runtime)");
     }
   }
   return config;

@@ -6,7 +6,8 @@
 //     "output_kind": "probability",      // or "margin"
 //     "feature_names": ["f0", "f1"],     // names for V1 object rows and docs
 //     "max_batch_size": 1024,            // rows per request; 0 = server default
-//     "reference_dataset": "cancer@3"    // drift reference: a dataset recorded in the store
+//     "reference_dataset": "cancer@3",   // drift reference: a dataset recorded in the store
+//     "runtime": "auto"                  // "native", "xgboost" (libxgboost); see runtime.h
 //   }
 //
 // Every key is optional; unknown keys are rejected so that typos surface at
@@ -24,6 +25,11 @@
 
 namespace inferd::model {
 
+// Which evaluator serves a model: the native tree engine (tree_model.h) or
+// libxgboost. kAuto takes the native engine whenever it can evaluate the model
+// exactly and libxgboost otherwise.
+enum class Runtime { kAuto, kNative, kXgboost };
+
 struct ModelConfig {
   std::string input_name = "input__0";
   std::string output_name = "output__0";
@@ -31,6 +37,7 @@ struct ModelConfig {
   std::vector<std::string> feature_names;
   int64_t max_batch_size = 0;  // 0: use the server-wide limit
   std::string reference_dataset;  // NAME[@VERSION]; empty: the registry's lineage
+  Runtime runtime = Runtime::kAuto;
 };
 
 // Parses a config.json document. Errors name the offending key.

@@ -4,18 +4,12 @@
 #include <chrono>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "common/names.h"
-#include "model/xgboost_model.h"
+#include "model/runtime.h"
 
 namespace inferd::model {
-namespace {
-
-StatusOr<std::unique_ptr<XgboostModel>> LoadFile(const VersionFile& file) {
-  if (!file.path.empty()) return XgboostModel::Load(file.path);
-  return XgboostModel::LoadBytes(file.bytes, file.filename);
-}
-
-}  // namespace
 
 Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>* out) const {
   out->clear();
@@ -36,7 +30,7 @@ StatusOr<std::shared_ptr<const ModelRepository::Loaded>> ModelRepository::Build(
   auto loaded = std::make_shared<Loaded>();
   const ModelConfig& config = spec.config;
   for (const VersionFile& file : spec.versions) {
-    auto model = LoadFile(file);
+    auto model = LoadModel(file, config.runtime);
     if (!model.ok()) {
       return Status(model.status().code(), "model '" + name + "' version " +
                                                std::to_string(file.version) + ": " +
@@ -46,7 +40,11 @@ StatusOr<std::shared_ptr<const ModelRepository::Loaded>> ModelRepository::Build(
     servable->name = name;
     servable->version = file.version;
     servable->config = config;
-    servable->model = std::move(model).value();
+    if (!model->fallback.empty()) {
+      spdlog::warn("model '{}' version {} runs on libxgboost: {}", name, file.version,
+                   model->fallback);
+    }
+    servable->model = std::move(model->model);
     const ModelInfo& info = servable->model->info();
     servable->feature_names = config.feature_names.empty() ? info.feature_names
                                                            : config.feature_names;

@@ -57,6 +57,15 @@ StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::LoadBytes(std::string_view
 
 XgboostModel::~XgboostModel() { XGBoosterFree(booster_); }
 
+StatusOr<std::string> XgboostModel::SaveJson() const {
+  bst_ulong length = 0;
+  const char* bytes = nullptr;
+  if (XGBoosterSaveModelToBuffer(booster_, R"({"format": "json"})", &length, &bytes) != 0) {
+    return XgbError("cannot serialize the model");
+  }
+  return std::string(bytes, length);
+}
+
 Status XgboostModel::ReadInfo() {
   info_.runtime = "xgboost";
   bst_ulong num_features = 0;

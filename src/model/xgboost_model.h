@@ -30,6 +30,8 @@ class XgboostModel final : public Model {
   XgboostModel& operator=(const XgboostModel&) = delete;
 
   const ModelInfo& info() const override { return info_; }
+  // The model in libxgboost's JSON format, whatever format it was loaded from.
+  StatusOr<std::string> SaveJson() const;
   Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
                  std::vector<float>* out) const override;
 

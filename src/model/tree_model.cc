@@ -1,0 +1,373 @@
+#include "model/tree_model.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace inferd::model {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+constexpr uint32_t kDefaultLeft = 1u << 31;
+constexpr uint32_t kFeatureMask = kDefaultLeft - 1;
+// Rows a tree walks before the next tree: small enough that the block's rows
+// and margins stay in L1 beside the tree.
+constexpr int64_t kBlockRows = 64;
+
+// One tree as libxgboost writes it (parallel arrays indexed by node id).
+struct JsonTree {
+  std::vector<int64_t> left, right, feature, split_type;
+  std::vector<float> condition;
+  std::vector<bool> default_left;
+  int64_t size_leaf_vector = 0;
+};
+
+Status Malformed(const std::string& what) {
+  return InvalidArgument("malformed XGBoost JSON model: " + what);
+}
+
+// A float exactly as written: libxgboost prints the shortest text that reads
+// back as the same float32, so parsing straight to float (not via double)
+// recovers it bit for bit.
+bool ParseFloat(std::string_view text, float* out) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\n')) text.remove_suffix(1);
+  if (!text.empty() && text.front() == '"') text = text.substr(1, text.size() - 2);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+Status ReadFloats(od::value value, std::vector<float>* out) {
+  od::array array;
+  if (value.get_array().get(array)) return Malformed("expected an array of numbers");
+  for (auto item : array) {
+    od::value v;
+    float f;
+    if (item.get(v) || !ParseFloat(v.raw_json_token(), &f)) return Malformed("bad number");
+    out->push_back(f);
+  }
+  return Status::Ok();
+}
+
+Status ReadInts(od::value value, std::vector<int64_t>* out) {
+  od::array array;
+  if (value.get_array().get(array)) return Malformed("expected an array of integers");
+  for (auto item : array) {
+    int64_t i;
+    if (item.get_int64().get(i)) return Malformed("bad integer");
+    out->push_back(i);
+  }
+  return Status::Ok();
+}
+
+Status ReadBools(od::value value, std::vector<bool>* out) {
+  od::array array;
+  if (value.get_array().get(array)) return Malformed("expected an array of flags");
+  for (auto item : array) {
+    od::value v;
+    if (item.get(v)) return Malformed("bad flag");
+    bool b;
+    int64_t i;
+    if (!v.get_bool().get(b)) {
+      out->push_back(b);
+    } else if (!v.get_int64().get(i)) {
+      out->push_back(i != 0);
+    } else {
+      return Malformed("bad flag");
+    }
+  }
+  return Status::Ok();
+}
+
+// A number written as a JSON string ("5E-1", "3"), as learner_model_param does.
+Status ReadStringNumber(od::value value, float* out) {
+  std::string_view text;
+  if (value.get_string().get(text) || !ParseFloat(text, out)) return Malformed("bad parameter");
+  return Status::Ok();
+}
+
+Status ReadTree(od::value value, JsonTree* tree) {
+  od::object object;
+  if (value.get_object().get(object)) return Malformed("a tree is not an object");
+  for (auto field : object) {
+    std::string_view key;
+    od::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("bad tree field");
+    if (key == "left_children") {
+      RETURN_IF_ERROR(ReadInts(v, &tree->left));
+    } else if (key == "right_children") {
+      RETURN_IF_ERROR(ReadInts(v, &tree->right));
+    } else if (key == "split_indices") {
+      RETURN_IF_ERROR(ReadInts(v, &tree->feature));
+    } else if (key == "split_type") {
+      RETURN_IF_ERROR(ReadInts(v, &tree->split_type));
+    } else if (key == "split_conditions") {
+      RETURN_IF_ERROR(ReadFloats(v, &tree->condition));
+    } else if (key == "default_left") {
+      RETURN_IF_ERROR(ReadBools(v, &tree->default_left));
+    } else if (key == "tree_param") {
+      std::string_view size;
+      if (!v["size_leaf_vector"].get_string().get(size)) {
+        tree->size_leaf_vector = std::atoll(std::string(size).c_str());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+struct JsonModel {
+  std::string booster;
+  std::string objective;
+  float base_score = 0.5f;
+  int64_t num_class = 0;
+  int64_t num_feature = 0;
+  std::vector<JsonTree> trees;
+  std::vector<int64_t> tree_info;
+};
+
+Status ReadGradientBooster(od::value value, JsonModel* model) {
+  od::object object;
+  if (value.get_object().get(object)) return Malformed("gradient_booster");
+  for (auto field : object) {
+    std::string_view key;
+    od::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("gradient_booster");
+    if (key == "name") {
+      std::string_view name;
+      if (v.get_string().get(name)) return Malformed("gradient_booster.name");
+      model->booster = std::string(name);
+    } else if (key == "model") {
+      od::object m;
+      if (v.get_object().get(m)) return Malformed("gradient_booster.model");
+      for (auto f : m) {
+        std::string_view k;
+        od::value mv;
+        if (f.unescaped_key().get(k) || f.value().get(mv)) return Malformed("model");
+        if (k == "trees") {
+          od::array trees;
+          if (mv.get_array().get(trees)) return Malformed("trees");
+          for (auto t : trees) {
+            od::value tv;
+            if (t.get(tv)) return Malformed("trees");
+            RETURN_IF_ERROR(ReadTree(tv, &model->trees.emplace_back()));
+          }
+        } else if (k == "tree_info") {
+          RETURN_IF_ERROR(ReadInts(mv, &model->tree_info));
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ReadModel(std::string_view json, JsonModel* model) {
+  simdjson::padded_string padded(json);
+  od::parser parser;
+  od::document doc;
+  if (parser.iterate(padded).get(doc)) return Malformed("not JSON");
+  od::object learner;
+  if (doc["learner"].get_object().get(learner)) return Malformed("no learner");
+  for (auto field : learner) {
+    std::string_view key;
+    od::value v;
+    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("learner");
+    if (key == "gradient_booster") {
+      RETURN_IF_ERROR(ReadGradientBooster(v, model));
+    } else if (key == "learner_model_param") {
+      od::object params;
+      if (v.get_object().get(params)) return Malformed("learner_model_param");
+      for (auto p : params) {
+        std::string_view k;
+        od::value pv;
+        if (p.unescaped_key().get(k) || p.value().get(pv)) return Malformed("learner_model_param");
+        float number = 0;
+        if (k == "base_score") {
+          RETURN_IF_ERROR(ReadStringNumber(pv, &model->base_score));
+        } else if (k == "num_class") {
+          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
+          model->num_class = static_cast<int64_t>(number);
+        } else if (k == "num_feature") {
+          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
+          model->num_feature = static_cast<int64_t>(number);
+        } else if (k == "num_target") {
+          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
+          if (number > 1) return Unimplemented("multi-target models");
+        }
+      }
+    } else if (key == "objective") {
+      std::string_view name;
+      if (v["name"].get_string().get(name)) return Malformed("objective.name");
+      model->objective = std::string(name);
+    }
+  }
+  return Status::Ok();
+}
+
+// libxgboost's ObjFunction::ProbToMargin and PredTransform, per objective.
+Status ObjectiveOf(const JsonModel& m, TreeModel::Transform* transform, float* base_margin) {
+  const std::string& o = m.objective;
+  if (o == "binary:logistic" || o == "reg:logistic" || o == "binary:logitraw") {
+    *transform = o == "binary:logitraw" ? TreeModel::Transform::kIdentity
+                                        : TreeModel::Transform::kSigmoid;
+    *base_margin = -logf(1.0f / m.base_score - 1.0f);
+  } else if (o == "reg:squarederror" || o == "reg:squaredlogerror" ||
+             o == "reg:pseudohubererror" || o == "reg:absoluteerror") {
+    *transform = TreeModel::Transform::kIdentity;
+    *base_margin = m.base_score;
+  } else if (o == "count:poisson" || o == "reg:gamma" || o == "reg:tweedie") {
+    *transform = TreeModel::Transform::kExp;
+    *base_margin = logf(m.base_score);
+  } else if (o == "multi:softprob" || o == "multi:softmax") {
+    *transform = o == "multi:softprob" ? TreeModel::Transform::kSoftmax
+                                       : TreeModel::Transform::kArgmax;
+    *base_margin = m.base_score;
+  } else {
+    return Unimplemented("objective " + o);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view json,
+                                                                ModelInfo info) {
+  JsonModel m;
+  RETURN_IF_ERROR(ReadModel(json, &m));
+  if (m.booster != "gbtree") return Unimplemented("booster " + m.booster);
+  if (m.trees.size() != m.tree_info.size()) return Malformed("tree_info does not match trees");
+  if (m.num_feature != info.num_features) return Malformed("num_feature disagrees");
+  std::unique_ptr<TreeModel> model(new TreeModel);
+  RETURN_IF_ERROR(ObjectiveOf(m, &model->transform_, &model->base_margin_));
+  model->num_groups_ = static_cast<int32_t>(std::max<int64_t>(1, m.num_class));
+  info.runtime = "native";
+  model->info_ = std::move(info);
+
+  for (size_t t = 0; t < m.trees.size(); ++t) {
+    const JsonTree& tree = m.trees[t];
+    const size_t n = tree.left.size();
+    if (tree.size_leaf_vector > 1) return Unimplemented("vector leaves");
+    if (n == 0 || tree.right.size() != n || tree.feature.size() != n ||
+        tree.condition.size() != n || tree.default_left.size() != n) {
+      return Malformed("tree " + std::to_string(t) + " has arrays of different lengths");
+    }
+    for (int64_t type : tree.split_type) {
+      if (type != 0) return Unimplemented("categorical splits");
+    }
+    if (m.tree_info[t] < 0 || m.tree_info[t] >= model->num_groups_) {
+      return Malformed("tree " + std::to_string(t) + " has a bad output group");
+    }
+    model->roots_.push_back(static_cast<uint32_t>(model->nodes_.size()));
+    model->groups_.push_back(static_cast<int32_t>(m.tree_info[t]));
+    // Depth-first, children side by side: (source node, its slot in nodes_).
+    std::vector<std::pair<int64_t, size_t>> stack = {{0, model->nodes_.size()}};
+    model->nodes_.push_back({});
+    size_t visited = 0;
+    while (!stack.empty()) {
+      auto [id, slot] = stack.back();
+      stack.pop_back();
+      if (++visited > n) return Malformed("tree " + std::to_string(t) + " has a cycle");
+      Node& node = model->nodes_[slot];
+      node.value = tree.condition[id];
+      if (tree.left[id] == -1) {
+        node.feature = 0;
+        node.left = 0;
+        continue;
+      }
+      int64_t l = tree.left[id], r = tree.right[id], f = tree.feature[id];
+      if (l <= 0 || r <= 0 || static_cast<size_t>(l) >= n || static_cast<size_t>(r) >= n ||
+          f < 0 || f >= m.num_feature) {
+        return Malformed("tree " + std::to_string(t) + " node " + std::to_string(id));
+      }
+      const uint32_t children = static_cast<uint32_t>(model->nodes_.size());
+      node.feature = static_cast<uint32_t>(f) | (tree.default_left[id] ? kDefaultLeft : 0);
+      node.left = children;
+      model->nodes_.push_back({});  // invalidates `node`
+      model->nodes_.push_back({});
+      stack.push_back({r, children + 1});
+      stack.push_back({l, children});
+    }
+  }
+  return model;
+}
+
+void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) const {
+  const Node* nodes = nodes_.data();
+  const int64_t width = info_.num_features;
+  for (size_t t = 0; t < roots_.size(); ++t) {
+    const Node* root = nodes + roots_[t];
+    float* margin = margins + groups_[t];
+    for (int64_t r = 0; r < num_rows; ++r) {
+      const float* row = rows + r * width;
+      const Node* node = root;
+      while (node->left != 0) {
+        const float x = row[node->feature & kFeatureMask];
+        // Missing (NaN) fails both comparisons: it goes left only by default.
+        const bool left = (node->feature & kDefaultLeft) ? !(x >= node->value) : x < node->value;
+        node = nodes + node->left + (left ? 0 : 1);
+      }
+      margin[r * num_groups_] += node->value;
+    }
+  }
+}
+
+Status TreeModel::Predict(const float* rows, int64_t num_rows, OutputKind kind,
+                          std::vector<float>* out) const {
+  const int64_t groups = num_groups_;
+  const bool argmax = kind == OutputKind::kProbability && transform_ == Transform::kArgmax;
+  if (kind == OutputKind::kMargin && transform_ == Transform::kArgmax) {
+    return InvalidArgument("a multi:softmax model has no margin output; use multi:softprob");
+  }
+  out->resize(static_cast<size_t>(num_rows * (argmax ? 1 : groups)));
+  float margins[kBlockRows * 64];
+  const int64_t block = groups <= 64 ? kBlockRows : 1;
+  std::vector<float> wide;  // margins of one row for models of more than 64 classes
+  float* m = margins;
+  if (groups > 64) {
+    wide.resize(static_cast<size_t>(groups));
+    m = wide.data();
+  }
+  for (int64_t begin = 0; begin < num_rows; begin += block) {
+    const int64_t n = std::min(block, num_rows - begin);
+    std::fill(m, m + n * groups, base_margin_);
+    AddTrees(rows + begin * info_.num_features, n, m);
+    for (int64_t r = 0; r < n; ++r) {
+      float* row = m + r * groups;
+      float* dest = out->data() + (begin + r) * (argmax ? 1 : groups);
+      if (kind == OutputKind::kMargin) {
+        std::copy(row, row + groups, dest);
+        continue;
+      }
+      switch (transform_) {
+        case Transform::kIdentity:
+          std::copy(row, row + groups, dest);
+          break;
+        case Transform::kSigmoid:
+          for (int64_t g = 0; g < groups; ++g) dest[g] = 1.0f / (1.0f + expf(-row[g]));
+          break;
+        case Transform::kExp:
+          for (int64_t g = 0; g < groups; ++g) dest[g] = expf(row[g]);
+          break;
+        case Transform::kSoftmax: {
+          float wmax = row[0];
+          for (int64_t g = 1; g < groups; ++g) wmax = fmaxf(row[g], wmax);
+          double wsum = 0;
+          for (int64_t g = 0; g < groups; ++g) {
+            dest[g] = expf(row[g] - wmax);
+            wsum += dest[g];
+          }
+          for (int64_t g = 0; g < groups; ++g) dest[g] /= static_cast<float>(wsum);
+          break;
+        }
+        case Transform::kArgmax:
+          dest[0] = static_cast<float>(std::max_element(row, row + groups) - row);
+          break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace inferd::model
