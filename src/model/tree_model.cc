@@ -209,11 +209,10 @@ Status ReadModel(std::string_view json, JsonModel* model) {
 // libxgboost's ObjFunction::ProbToMargin and PredTransform, per objective.
 Status ObjectiveOf(const JsonModel& m, TreeModel::Transform* transform, float* base_margin) {
   const std::string& o = m.objective;
-  if (o == "binary:logistic" || o == "reg:logistic" || o == "binary:logitraw") {
-    *transform = o == "binary:logitraw" ? TreeModel::Transform::kIdentity
-                                        : TreeModel::Transform::kSigmoid;
+  if (o == "binary:logistic" || o == "reg:logistic") {
+    *transform = TreeModel::Transform::kSigmoid;
     *base_margin = -logf(1.0f / m.base_score - 1.0f);
-  } else if (o == "reg:squarederror" || o == "reg:squaredlogerror" ||
+  } else if (o == "binary:logitraw" || o == "reg:squarederror" || o == "reg:squaredlogerror" ||
              o == "reg:pseudohubererror" || o == "reg:absoluteerror") {
     *transform = TreeModel::Transform::kIdentity;
     *base_margin = m.base_score;

@@ -3,6 +3,7 @@
 #include <xgboost/c_api.h>
 
 #include <cstdint>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -94,6 +95,10 @@ Status XgboostModel::ReadInfo() {
     return Internal("libxgboost configuration lacks objective or num_class");
   }
   info_.objective = std::string(objective);
+  std::string_view booster;
+  if (doc["learner"]["gradient_booster"]["name"].get(booster) == simdjson::SUCCESS) {
+    inplace_ = booster != "gblinear";
+  }
   int64_t classes = std::atoll(std::string(num_class).c_str());
   // multi:softmax yields one label per row; multi:softprob one value per class.
   info_.num_outputs = (classes > 1 && info_.objective != "multi:softmax") ? classes : 1;
@@ -115,17 +120,32 @@ Status XgboostModel::Predict(const float* rows, int64_t num_rows, OutputKind kin
   bst_ulong dim = 0;
   const float* result = nullptr;
   const char* config = kind == OutputKind::kMargin ? kPredictMarginConfig : kPredictValueConfig;
-  if (XGBoosterPredictFromDense(booster_, array_interface, config, nullptr, &shape, &dim,
-                                &result) != 0) {
+  std::unique_lock<std::mutex> dmatrix_lock;
+  DMatrixHandle dmatrix = nullptr;
+  int failed;
+  if (inplace_) {
+    failed = XGBoosterPredictFromDense(booster_, array_interface, config, nullptr, &shape, &dim,
+                                       &result);
+  } else {
+    dmatrix_lock = std::unique_lock<std::mutex>(dmatrix_mutex_);
+    failed = XGDMatrixCreateFromMat(rows, static_cast<bst_ulong>(num_rows),
+                                    static_cast<bst_ulong>(info_.num_features),
+                                    std::numeric_limits<float>::quiet_NaN(), &dmatrix) ||
+             XGBoosterPredictFromDMatrix(booster_, dmatrix, config, &shape, &dim, &result);
+  }
+  if (failed) {
+    if (dmatrix) XGDMatrixFree(dmatrix);
     return Internal(std::string("libxgboost prediction failed: ") + XGBGetLastError());
   }
   size_t total = 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
   if (total != static_cast<size_t>(num_rows * info_.num_outputs)) {
+    if (dmatrix) XGDMatrixFree(dmatrix);
     return Internal("libxgboost returned " + std::to_string(total) + " values for " +
                     std::to_string(num_rows) + " rows");
   }
   out->assign(result, result + total);
+  if (dmatrix) XGDMatrixFree(dmatrix);
   return Status::Ok();
 }
 

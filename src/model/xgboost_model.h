@@ -3,11 +3,13 @@
 // This is the reference runtime: its outputs are libxgboost's own. Loading reads
 // an XGBoost JSON (.json) or UBJSON (.ubj) model file. Predict is thread-safe:
 // libxgboost keeps in-place prediction results in thread-local storage, and the
-// booster is never mutated after Load. Each call uses one OpenMP thread, so
+// booster is never mutated after Load (gblinear models, which have no in-place
+// prediction, go through a DMatrix under a mutex). Each call uses one OpenMP thread, so
 // request-level parallelism comes from the server's threads.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "model/model.h"
@@ -41,6 +43,10 @@ class XgboostModel final : public Model {
 
   void* booster_;  // BoosterHandle; owned
   ModelInfo info_;
+  // gblinear has no in-place prediction: it predicts through a DMatrix, one
+  // call at a time.
+  bool inplace_ = true;
+  mutable std::mutex dmatrix_mutex_;
 };
 
 }  // namespace inferd::model

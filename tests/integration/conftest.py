@@ -41,7 +41,7 @@ class InferdServer:
             env={**os.environ, **(env or {})})
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._port_found.wait(startup_timeout):
+        if not self._port_found.wait(startup_timeout) or self.port is None:
             self.stop()
             raise RuntimeError("inferd did not start:\n" + "".join(self.log))
 
@@ -52,6 +52,7 @@ class InferdServer:
             if m and not self._port_found.is_set():
                 self.port = int(m.group(1))
                 self._port_found.set()
+        self._port_found.set()  # exited: stop waiting
 
     @property
     def url(self):

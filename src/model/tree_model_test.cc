@@ -1,0 +1,265 @@
+// Parity of the native tree engine with libxgboost: models are trained here with
+// libxgboost itself (every supported objective, missing values in training so
+// both default directions occur, a 500-tree model), then both runtimes predict
+// thousands of rows (the datasets, random rows with 20% missing, ±inf, and values
+// exactly equal to split thresholds) and must agree bit for bit.
+#include <gtest/gtest.h>
+#include <xgboost/c_api.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <regex>
+
+#include "model/runtime.h"
+#include "model/tree_model.h"
+#include "model/xgboost_model.h"
+#include "train/table.h"
+
+namespace inferd::model {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct Data {
+  std::vector<float> x;  // row-major
+  std::vector<float> y;
+  int64_t rows = 0, cols = 0;
+};
+
+Data ReadData(const std::string& name) {
+  auto table = train::ReadCsvPath(std::string(INFERD_TEST_DATA) + "/" + name + ".csv");
+  EXPECT_TRUE(table.ok()) << table.status().ToString();
+  Data d;
+  d.rows = table->rows;
+  d.cols = static_cast<int64_t>(table->columns.size()) - 1;
+  for (int64_t r = 0; r < d.rows; ++r) {
+    for (int64_t c = 0; c < d.cols; ++c) d.x.push_back(float(table->columns[c].values[r]));
+    d.y.push_back(float(table->columns.back().values[r]));
+  }
+  return d;
+}
+
+// Synthetic regression data with 15% missing values, so that trees learn both
+// default directions.
+Data Synthetic(int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal;
+  std::uniform_real_distribution<float> unit(0, 1);
+  Data d{.rows = rows, .cols = cols};
+  for (int64_t r = 0; r < rows; ++r) {
+    float target = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      float v = normal(rng);
+      target += (c % 3 == 0 ? v * v : v) / float(c + 1);
+      d.x.push_back(unit(rng) < 0.15f ? kNaN : v);
+    }
+    d.y.push_back(target + 0.1f * normal(rng));
+  }
+  return d;
+}
+
+// Trains with libxgboost and returns the model as a loaded XgboostModel.
+std::unique_ptr<XgboostModel> Train(const Data& d,
+                                    std::vector<std::pair<std::string, std::string>> params) {
+  DMatrixHandle dm;
+  EXPECT_EQ(XGDMatrixCreateFromMat(d.x.data(), d.rows, d.cols, kNaN, &dm), 0);
+  EXPECT_EQ(XGDMatrixSetFloatInfo(dm, "label", d.y.data(), d.rows), 0);
+  BoosterHandle booster;
+  EXPECT_EQ(XGBoosterCreate(&dm, 1, &booster), 0);
+  params.emplace_back("nthread", "1");
+  params.emplace_back("seed", "7");
+  int rounds = 20;
+  for (auto& [k, v] : params) {
+    if (k == "rounds") {
+      rounds = std::stoi(v);
+      continue;
+    }
+    EXPECT_EQ(XGBoosterSetParam(booster, k.c_str(), v.c_str()), 0) << XGBGetLastError();
+  }
+  for (int i = 0; i < rounds; ++i) EXPECT_EQ(XGBoosterUpdateOneIter(booster, i, dm), 0);
+  bst_ulong len;
+  const char* bytes;
+  EXPECT_EQ(XGBoosterSaveModelToBuffer(booster, R"({"format": "ubj"})", &len, &bytes), 0);
+  auto model = XgboostModel::LoadBytes(std::string_view(bytes, len), "model.ubj");
+  XGBoosterFree(booster);
+  XGDMatrixFree(dm);
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return std::move(model).value();
+}
+
+// The split thresholds of every feature, read from the model's JSON.
+std::vector<std::vector<float>> Thresholds(const std::string& json, int64_t cols) {
+  std::vector<std::vector<float>> out(cols);
+  std::regex conditions(R"("split_conditions":\[([^\]]*)\])"), indices(R"("split_indices":\[([^\]]*)\])");
+  auto c = std::sregex_iterator(json.begin(), json.end(), conditions);
+  auto i = std::sregex_iterator(json.begin(), json.end(), indices);
+  for (; c != std::sregex_iterator() && i != std::sregex_iterator(); ++c, ++i) {
+    std::vector<float> values;
+    std::vector<int64_t> features;
+    std::stringstream cs((*c)[1].str()), is((*i)[1].str());
+    for (std::string s; std::getline(cs, s, ',');) values.push_back(std::stof(s));
+    for (std::string s; std::getline(is, s, ',');) features.push_back(std::stoll(s));
+    for (size_t n = 0; n < values.size() && n < features.size(); ++n) {
+      out[features[n]].push_back(values[n]);
+    }
+  }
+  return out;
+}
+
+// The dataset's rows, then random rows built from them: 20% missing, some ±inf,
+// and many values set exactly to a split threshold of their feature.
+std::vector<float> TestRows(const Data& d, const std::string& json, int64_t extra) {
+  std::vector<float> rows = d.x;
+  auto thresholds = Thresholds(json, d.cols);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<float> unit(0, 1);
+  std::uniform_int_distribution<int64_t> pick(0, d.rows - 1);
+  for (int64_t r = 0; r < extra; ++r) {
+    const float* base = d.x.data() + pick(rng) * d.cols;
+    for (int64_t c = 0; c < d.cols; ++c) {
+      float u = unit(rng), v = base[c];
+      if (u < 0.2f) {
+        v = kNaN;
+      } else if (u < 0.25f) {
+        v = unit(rng) < 0.5f ? kInf : -kInf;
+      } else if (u < 0.6f && !thresholds[c].empty()) {
+        v = thresholds[c][rng() % thresholds[c].size()];
+      }
+      rows.push_back(v);
+    }
+  }
+  return rows;
+}
+
+// Predicts `rows` with both runtimes and expects identical bits; reports the
+// largest difference when they are not.
+void ExpectParity(const XgboostModel& reference, const std::vector<float>& rows,
+                  OutputKind kind = OutputKind::kProbability) {
+  auto json = reference.SaveJson();
+  ASSERT_TRUE(json.ok());
+  auto native = TreeModel::FromXgboostJson(*json, reference.info());
+  ASSERT_TRUE(native.ok()) << native.status().ToString();
+  const int64_t n = static_cast<int64_t>(rows.size()) / reference.info().num_features;
+  std::vector<float> want, got;
+  ASSERT_TRUE(reference.Predict(rows.data(), n, kind, &want).ok());
+  ASSERT_TRUE((*native)->Predict(rows.data(), n, kind, &got).ok());
+  ASSERT_EQ(want.size(), got.size());
+  int64_t differ = 0;
+  double largest = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::bit_cast<uint32_t>(want[i]) != std::bit_cast<uint32_t>(got[i])) {
+      ++differ;
+      largest = std::max(largest, std::abs(double(want[i]) - double(got[i])));
+    }
+  }
+  EXPECT_EQ(differ, 0) << differ << " of " << want.size() << " values differ; largest "
+                       << largest;
+  // One row at a time takes the same path as a batch.
+  for (int64_t r = 0; r < std::min<int64_t>(n, 50); ++r) {
+    std::vector<float> one;
+    ASSERT_TRUE((*native)->Predict(rows.data() + r * reference.info().num_features, 1, kind,
+                                   &one).ok());
+    const size_t width = one.size();
+    for (size_t i = 0; i < width; ++i) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(one[i]), std::bit_cast<uint32_t>(got[r * width + i]));
+    }
+  }
+  ::testing::Test::RecordProperty("values_compared", std::to_string(want.size()));
+}
+
+struct Case {
+  std::string name, data;
+  std::vector<std::pair<std::string, std::string>> params;
+};
+
+class ParityTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ParityTest, NativeEqualsLibxgboostBitForBit) {
+  const Case& c = GetParam();
+  Data d = c.data == "synthetic" ? Synthetic(2000, 12, 3) : ReadData(c.data);
+  auto reference = Train(d, c.params);
+  auto json = reference->SaveJson();
+  ASSERT_TRUE(json.ok());
+  auto rows = TestRows(d, *json, 3000);
+  ExpectParity(*reference, rows, OutputKind::kProbability);
+  if (reference->info().objective != "multi:softmax") {
+    ExpectParity(*reference, rows, OutputKind::kMargin);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Objectives, ParityTest,
+    ::testing::Values(
+        Case{"binary_logistic", "breast_cancer", {{"objective", "binary:logistic"}}},
+        Case{"binary_logistic_base_score", "breast_cancer",
+             {{"objective", "binary:logistic"}, {"base_score", "0.3"}, {"max_depth", "8"}}},
+        Case{"reg_logistic", "breast_cancer", {{"objective", "reg:logistic"}}},
+        Case{"binary_logitraw", "breast_cancer", {{"objective", "binary:logitraw"}}},
+        Case{"multi_softprob", "iris", {{"objective", "multi:softprob"}, {"num_class", "3"}}},
+        Case{"multi_softmax", "iris", {{"objective", "multi:softmax"}, {"num_class", "3"}}},
+        Case{"reg_squarederror", "diabetes", {{"objective", "reg:squarederror"}}},
+        Case{"count_poisson", "diabetes", {{"objective", "count:poisson"}}},
+        Case{"missing_values_both_ways", "synthetic",
+             {{"objective", "reg:squarederror"}, {"max_depth", "6"}}},
+        Case{"random_forest", "synthetic",
+             {{"objective", "reg:squarederror"}, {"num_parallel_tree", "4"},
+              {"subsample", "0.8"}, {"colsample_bynode", "0.8"}, {"rounds", "5"}}},
+        Case{"large_500_trees", "synthetic",
+             {{"objective", "reg:squarederror"}, {"max_depth", "8"}, {"rounds", "500"},
+              {"eta", "0.05"}}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(TreeModelTest, RefusesWhatItCannotEvaluateExactly) {
+  Data d = ReadData("breast_cancer");
+  auto linear = Train(d, {{"booster", "gblinear"}, {"objective", "binary:logistic"}});
+  auto dart = Train(d, {{"booster", "dart"}, {"objective", "binary:logistic"}});
+  for (auto* model : {linear.get(), dart.get()}) {
+    auto json = model->SaveJson();
+    ASSERT_TRUE(json.ok());
+    auto native = TreeModel::FromXgboostJson(*json, model->info());
+    EXPECT_EQ(native.status().code(), StatusCode::kUnimplemented) << native.status().ToString();
+  }
+  auto tree = Train(d, {{"objective", "binary:logistic"}});
+  std::string json = *tree->SaveJson();
+  std::string categorical = std::regex_replace(json, std::regex(R"("split_type":\[0)"),
+                                               R"("split_type":[1)", std::regex_constants::format_first_only);
+  auto native = TreeModel::FromXgboostJson(categorical, tree->info());
+  EXPECT_EQ(native.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(native.status().message().find("categorical"), std::string::npos);
+  std::string objective = std::regex_replace(json, std::regex("binary:logistic"), "rank:pairwise");
+  EXPECT_EQ(TreeModel::FromXgboostJson(objective, tree->info()).status().code(),
+            StatusCode::kUnimplemented);
+  EXPECT_EQ(TreeModel::FromXgboostJson("{\"learner\": 3}", tree->info()).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(TreeModelTest, AutoFallsBackToLibxgboostAndSaysWhy) {
+  Data d = ReadData("breast_cancer");
+  auto linear = Train(d, {{"booster", "gblinear"}, {"objective", "binary:logistic"}});
+  VersionFile file{.version = 1, .filename = "model.json", .bytes = *linear->SaveJson()};
+  auto loaded = LoadModel(file, Runtime::kAuto);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->model->info().runtime, "xgboost");
+  EXPECT_NE(loaded->fallback.find("gblinear"), std::string::npos) << loaded->fallback;
+  // The fallback answers exactly as libxgboost does.
+  std::vector<float> want, got;
+  auto st = linear->Predict(d.x.data(), d.rows, OutputKind::kProbability, &want);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(loaded->model->Predict(d.x.data(), d.rows, OutputKind::kProbability, &got).ok());
+  EXPECT_EQ(want, got);
+  EXPECT_EQ(LoadModel(file, Runtime::kNative).status().code(), StatusCode::kUnimplemented);
+
+  auto tree = Train(d, {{"objective", "binary:logistic"}});
+  VersionFile tree_file{.version = 1, .filename = "model.json", .bytes = *tree->SaveJson()};
+  auto native = LoadModel(tree_file, Runtime::kAuto);
+  ASSERT_TRUE(native.ok());
+  EXPECT_EQ(native->model->info().runtime, "native");
+  EXPECT_TRUE(native->fallback.empty());
+  EXPECT_EQ(LoadModel(tree_file, Runtime::kXgboost)->model->info().runtime, "xgboost");
+}
+
+}  // namespace
+}  // namespace inferd::model
