@@ -13,7 +13,8 @@ namespace {
 namespace od = simdjson::ondemand;
 
 constexpr uint32_t kDefaultLeft = 1u << 31;
-constexpr uint32_t kFeatureMask = kDefaultLeft - 1;
+constexpr uint32_t kLeaf = 1u << 30;
+constexpr uint32_t kFeatureMask = kLeaf - 1;
 // Rows a tree walks before the next tree: small enough that the block's rows
 // and margins stay in L1 beside the tree.
 constexpr int64_t kBlockRows = 64;
@@ -271,13 +272,13 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
       Node& node = model->nodes_[slot];
       node.value = tree.condition[id];
       if (tree.left[id] == -1) {
-        node.feature = 0;
+        node.feature = kLeaf;
         node.left = 0;
         continue;
       }
       int64_t l = tree.left[id], r = tree.right[id], f = tree.feature[id];
       if (l <= 0 || r <= 0 || static_cast<size_t>(l) >= n || static_cast<size_t>(r) >= n ||
-          f < 0 || f >= m.num_feature) {
+          f < 0 || f >= m.num_feature || f > kFeatureMask) {
         return Malformed("tree " + std::to_string(t) + " node " + std::to_string(id));
       }
       const uint32_t children = static_cast<uint32_t>(model->nodes_.size());
@@ -296,18 +297,17 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) co
   const Node* nodes = nodes_.data();
   const int64_t width = info_.num_features;
   for (size_t t = 0; t < roots_.size(); ++t) {
-    const Node* root = nodes + roots_[t];
     float* margin = margins + groups_[t];
     for (int64_t r = 0; r < num_rows; ++r) {
       const float* row = rows + r * width;
-      const Node* node = root;
-      while (node->left != 0) {
-        const float x = row[node->feature & kFeatureMask];
+      const Node* n = nodes + roots_[t];
+      while (!(n->feature & kLeaf)) {
+        const float x = row[n->feature & kFeatureMask];
         // Missing (NaN) fails both comparisons: it goes left only by default.
-        const bool left = (node->feature & kDefaultLeft) ? !(x >= node->value) : x < node->value;
-        node = nodes + node->left + (left ? 0 : 1);
+        const bool left = (n->feature & kDefaultLeft) ? !(x >= n->value) : x < n->value;
+        n = nodes + n->left + !left;
       }
-      margin[r * num_groups_] += node->value;
+      margin[r * num_groups_] += n->value;
     }
   }
 }
