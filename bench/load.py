@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Load benchmark: inferd against the FastAPI + XGBoost peer, side by side in one run.
+"""Load benchmark: inferd against the FastAPI + XGBoost peer and the HTTP floor, in one run.
 
 Serves the same model (tests/data/models/breast_cancer, 100 trees, 30 features) from
-both, and drives each in turn with wrk over loopback with the same V2 JSON requests
-(1 row and 64 rows). Prints requests/s, p50/p99 latency, errors, and inferd/peer
-ratios as a Markdown table. Only one server runs while it is measured.
+inferd and the peer, and drives each in turn with wrk over loopback with the same V2 JSON
+requests (1 row and 64 rows). Two floors answer the same requests with a fixed reply:
+Debian's nginx (`return 200`, one worker per core) and inferd's own transport without a
+model (build/http_floor). Prints requests/s, p50/p99 latency, errors and the ratios as a
+Markdown table. Only one server runs while it is measured.
 
     bench/load.py [--duration 10] [--connections 16] [--threads 2]
 """
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -71,6 +74,20 @@ def run_wrk(url, body_file, args):
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors}
 
 
+def wait_listening(url, timeout=30):
+    """Waits until something answers HTTP at `url` (any status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=1).read()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} never answered")
+
+
 def start(cmd, url, log):
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     wait_ready(url)
@@ -84,6 +101,33 @@ def stop(proc):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+NGINX_CONF = """
+worker_processes {workers};
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/body;
+  proxy_temp_path {tmp}/proxy;
+  fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi;
+  scgi_temp_path {tmp}/scgi;
+  keepalive_requests 1000000;
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      default_type application/json;
+      return 200 '{reply}';
+    }}
+  }}
+}}
+"""
+FIXED_REPLY = ('{"model_name":"breast_cancer","model_version":"1","outputs":[{"name":"output__0",'
+               '"datatype":"FP32","shape":[1],"data":[0.00834]}]}')
 
 
 def main():
@@ -103,6 +147,16 @@ def main():
     cores = os.cpu_count()
     inferd_url = f"http://127.0.0.1:{args.port}"
     peer_url = f"http://127.0.0.1:{args.port + 1}"
+    nginx_url = f"http://127.0.0.1:{args.port + 2}"
+    floor_url = f"http://127.0.0.1:{args.port + 3}"
+    (tmp / "nginx.conf").write_text(NGINX_CONF.format(workers=cores, tmp=tmp, port=args.port + 2,
+                                                      reply=FIXED_REPLY))
+    floors = {
+        "nginx static": (["nginx", "-c", str(tmp / "nginx.conf"), "-e", str(tmp / "nginx-error.log")],
+                         nginx_url + "/v2/models/breast_cancer/infer", None),
+        "inferd transport": ([str(ROOT / "build" / "http_floor"), str(args.port + 3), str(cores)],
+                             floor_url + "/v2/models/breast_cancer/infer", None),
+    }
     systems = {
         "inferd": ([str(ROOT / "build" / "inferd"), "serve", "--host", "127.0.0.1", "--port",
                     str(args.port), "--model-repository", str(MODEL_DIR.parent),
@@ -115,12 +169,21 @@ def main():
                  peer_url + "/v2/models/breast_cancer/infer", peer_url),
     }
     results = {}
+    warmup = argparse.Namespace(**{**vars(args), "duration": 2})
     with open(tmp / "servers.log", "w") as log:
+        for name, (cmd, infer_url, _) in floors.items():
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                wait_listening(infer_url)
+                run_wrk(infer_url, bodies["1 row"], warmup)
+                results[(name, "1 row")] = run_wrk(infer_url, bodies["1 row"], args)
+            finally:
+                stop(proc)
         for name, (cmd, infer_url, base) in systems.items():
             proc = start(cmd, base, log)
             try:
                 for label, body in bodies.items():
-                    run_wrk(infer_url, body, argparse.Namespace(**{**vars(args), "duration": 2}))
+                    run_wrk(infer_url, body, warmup)
                     results[(name, label)] = run_wrk(infer_url, body, args)
             finally:
                 stop(proc)
@@ -130,16 +193,18 @@ def main():
           f"inferd prediction log sampling {args.log_sample_rate} into SQLite\n")
     print("| request | system | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|")
-    for label in bodies:
-        for name in systems:
-            r = results[(name, label)]
-            print(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.3f} | {r['p99']:.3f} "
-                  f"| {r['errors']} |")
+    for (name, label), r in sorted(results.items(), key=lambda kv: kv[0][1]):
+        print(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.3f} | {r['p99']:.3f} "
+              f"| {r['errors']} |")
     print()
     for label in bodies:
         a, b = results[("inferd", label)], results[("peer", label)]
         print(f"{label}: inferd/peer throughput {a['rps'] / b['rps']:.1f}x, "
               f"p99 {a['p99'] / b['p99']:.2f} of the peer's")
+    nginx, floor, one = (results[(n, "1 row")] for n in ("nginx static", "inferd transport", "inferd"))
+    print(f"1 row: inferd/nginx static {one['rps'] / nginx['rps']:.2f}, "
+          f"inferd transport/nginx static {floor['rps'] / nginx['rps']:.2f}, "
+          f"nginx static/peer {nginx['rps'] / results[('peer', '1 row')]['rps']:.1f}x")
     shutil.rmtree(tmp)
     failed = sum(results[(n, l)]["errors"] for n in systems for l in bodies)
     sys.exit(1 if failed else 0)

@@ -117,6 +117,11 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Also forget ground truth older than this (0: by rows only)")
       ->envname("INFERD_PERFORMANCE_WINDOW_SECONDS")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))->capture_default_str();
+  serve->add_option("--feedback-cache-size", f->performance.capacity,
+                    "Predictions kept in memory for /v1/feedback; older ones are read from the "
+                    "store's prediction log (0: none)")
+      ->envname("INFERD_FEEDBACK_CACHE_SIZE")->check(CLI::Range(size_t{0}, size_t{1} << 26))
+      ->capture_default_str();
   serve->add_option("--log-level", f->log_level, "trace, debug, info, warn, error")
       ->envname("INFERD_LOG_LEVEL")->capture_default_str();
 }

@@ -38,8 +38,10 @@ class Connection;
 class Server::Impl {
  public:
   Impl(const Options& options, Handler handler)
-      : options_(options), handler_(std::move(handler)), ioc_(options.threads),
-        acceptor_(asio::make_strand(ioc_)), grace_timer_(ioc_) {}
+      : options_(options), handler_(std::move(handler)), contexts_(MakeContexts(options.threads)),
+        acceptor_(*contexts_[0]), grace_timer_(*contexts_[0]) {
+    for (auto& context : contexts_) guards_.emplace_back(context->get_executor());
+  }
 
   Status Bind();
   void Run();
@@ -58,26 +60,36 @@ class Server::Impl {
   void Unregister(uint64_t id);
 
  private:
+  // One single-threaded io_context per thread: a connection lives on one of
+  // them, so its handlers never hop threads and need no strand or lock.
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int threads) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+    return contexts;
+  }
   void Accept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
+  void StopAll();
 
   const Options options_;
   Handler handler_;
   std::atomic<bool> draining_{false};
   uint16_t port_ = 0;
 
-  // Declared before ioc_ so that they outlive the connections ioc_ destroys.
+  // Declared before contexts_ so that they outlive the connections those destroy.
   mutable std::mutex conns_mu_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> conns_;  // guarded by conns_mu_
   uint64_t next_id_ = 0;                                           // guarded by conns_mu_
 
-  asio::io_context ioc_;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
+  size_t next_context_ = 0;  // only touched by the acceptor's thread
   tcp::acceptor acceptor_;
   asio::steady_timer grace_timer_;
 };
 
 // One client connection: reads requests one at a time and writes the replies.
-// All of its work runs on its own strand.
+// All of its work runs on the thread of its io_context.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket&& socket, Server::Impl* server)
@@ -96,7 +108,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ReadHeader();
   }
 
-  // Closes the connection if it is waiting for a request. Run on the strand.
+  // Closes the connection if it is waiting for a request. Run on its executor.
   void CloseIfIdle() {
     if (idle_) {
       beast::error_code ec;
@@ -267,7 +279,7 @@ Status Server::Impl::Bind() {
   beast::error_code ec;
   auto address = asio::ip::make_address(options_.host, ec);
   if (ec) {
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(*contexts_[0]);
     auto results = resolver.resolve(options_.host, "", ec);
     if (ec || results.empty()) {
       return InvalidArgument("cannot resolve --host '" + options_.host + "'");
@@ -288,8 +300,12 @@ Status Server::Impl::Bind() {
 }
 
 void Server::Impl::Accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_),
-                         beast::bind_front_handler(&Server::Impl::OnAccept, this));
+  asio::io_context& context = *contexts_[next_context_++ % contexts_.size()];
+  acceptor_.async_accept(context, beast::bind_front_handler(&Server::Impl::OnAccept, this));
+}
+
+void Server::Impl::StopAll() {
+  for (auto& context : contexts_) context->stop();
 }
 
 void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -315,14 +331,16 @@ uint64_t Server::Impl::Register(const std::shared_ptr<Connection>& conn) {
 void Server::Impl::Unregister(uint64_t id) {
   std::lock_guard lock(conns_mu_);
   conns_.erase(id);
-  if (draining() && conns_.empty()) ioc_.stop();
+  if (draining() && conns_.empty()) StopAll();
 }
 
 void Server::Impl::Run() {
   Accept();
   std::vector<std::thread> threads;
-  for (int i = 1; i < options_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (size_t i = 1; i < contexts_.size(); ++i) {
+    threads.emplace_back([this, i] { contexts_[i]->run(); });
+  }
+  contexts_[0]->run();
   for (auto& t : threads) t.join();
 }
 
@@ -334,12 +352,12 @@ void Server::Impl::Shutdown(std::chrono::milliseconds grace) {
   });
   grace_timer_.expires_after(grace);
   grace_timer_.async_wait([this](beast::error_code ec) {
-    if (!ec) ioc_.stop();
+    if (!ec) StopAll();
   });
   std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard lock(conns_mu_);
-    if (conns_.empty()) ioc_.stop();
+    if (conns_.empty()) StopAll();
     for (auto& [id, weak] : conns_) {
       if (auto conn = weak.lock()) live.push_back(std::move(conn));
     }

@@ -6,10 +6,11 @@
 // limit, too many connections) is answered with a JSON `{"error": ...}` body and
 // the connection is closed; nothing a client sends can crash or wedge a worker.
 //
-// Threading: Run() drives `threads` I/O threads; the handler is called on them,
-// concurrently, so it must be thread-safe. Each connection is served by one
-// strand, so one connection's requests are handled in order. Shutdown() may be
-// called from any thread.
+// Threading: Run() drives `threads` I/O threads, each with an event loop of its
+// own; new connections are dealt to them in turn and stay on one thread, so one
+// connection's requests are handled in order and never hop threads. The
+// handler is called on all of them concurrently, so it must be thread-safe.
+// Shutdown() may be called from any thread.
 #pragma once
 
 #include <atomic>

@@ -10,7 +10,9 @@
 namespace inferd::monitor {
 
 LivePerformance::LivePerformance(store::Store* store, Options options, const Clock* clock)
-    : store_(store), options_(options), clock_(clock) {}
+    : store_(store), options_(options), clock_(clock) {
+  for (Shard& shard : shards_) shard.by_id.reserve(options_.capacity / kShards + 1);
+}
 
 void LivePerformance::Trim(Window* w) const {
   const int64_t oldest =
@@ -26,6 +28,7 @@ void LivePerformance::Trim(Window* w) const {
 void LivePerformance::Remember(const std::string& id, const std::string& model, int64_t version,
                                const std::string& kind, const std::vector<float>& outputs,
                                int64_t rows) {
+  if (options_.capacity < kShards) return;
   Shard& shard = shards_[std::hash<std::string>{}(id) % kShards];
   std::lock_guard lock(shard.mu);
   shard.by_id[id] = Remembered{model, version, kind, rows, outputs};

@@ -39,7 +39,9 @@ struct PerformanceReport {
 class LivePerformance {
  public:
   struct Options {
-    size_t capacity = 200'000;  // remembered predictions, in all
+    // Predictions remembered in memory for feedback, in all (older ones are read
+    // back from the store's prediction log); 0 remembers none.
+    size_t capacity = 20'000;
     size_t window_rows = 1000;  // labelled rows per model version
     int64_t window_seconds = 0;  // also forget labels older than this (0: rows only)
   };
