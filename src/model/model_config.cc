@@ -2,11 +2,48 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 namespace inferd::model {
 namespace {
 
 Status KeyError(std::string_view key, std::string_view what) {
   return InvalidArgument("config.json: \"" + std::string(key) + "\" " + std::string(what));
+}
+
+constexpr int64_t kMaxQueueDelayUs = 1'000'000;
+
+Status ParseBatching(simdjson::dom::element value, DynamicBatching* batching) {
+  simdjson::dom::object object;
+  if (value.get(object) != simdjson::SUCCESS) return KeyError("dynamic_batching", "must be an object");
+  batching->enabled = true;
+  for (auto [key, v] : object) {
+    int64_t n = 0;
+    if (key == "max_queue_delay_microseconds") {
+      if (v.get(n) != simdjson::SUCCESS || n < 0 || n > kMaxQueueDelayUs) {
+        return KeyError(key, "must be an integer from 0 to 1000000");
+      }
+      batching->max_queue_delay_us = n;
+    } else if (key == "preferred_batch_size") {
+      simdjson::dom::array sizes;
+      if (v.get(sizes) == simdjson::SUCCESS) {
+        n = 0;
+        for (auto size : sizes) {
+          int64_t one = 0;
+          if (size.get(one) != simdjson::SUCCESS || one < 1) n = -1;
+          if (n >= 0) n = std::max(n, one);
+        }
+      } else if (v.get(n) != simdjson::SUCCESS) {
+        n = -1;
+      }
+      if (n < 1) return KeyError(key, "must be a positive integer or a list of them");
+      batching->preferred_batch_rows = n;
+    } else {
+      return KeyError(key, "is not a known dynamic_batching key (max_queue_delay_microseconds, "
+                           "preferred_batch_size)");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -60,9 +97,12 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
       }
       config.runtime = s == "native" ? Runtime::kNative
                        : s == "xgboost" ? Runtime::kXgboost : Runtime::kAuto;
+    } else if (key == "dynamic_batching") {
+      RETURN_IF_ERROR(ParseBatching(value, &config.batching));
     } else {
       return KeyError(key, "is not a known key (input_name, output_name, output_kind, "
-                           "feature_names, max_batch_size, reference_dataset, runtime)");
+                           "feature_names, max_batch_size, reference_dataset, runtime, "
+                           "dynamic_batching)");
     }
   }
   return config;

@@ -7,7 +7,11 @@
 //     "feature_names": ["f0", "f1"],     // names for V1 object rows and docs
 //     "max_batch_size": 1024,            // rows per request; 0 = server default
 //     "reference_dataset": "cancer@3",   // drift reference: a dataset recorded in the store
-//     "runtime": "auto"                  // "native", "xgboost" (libxgboost); see runtime.h
+//     "runtime": "auto",                 // "native", "xgboost" (libxgboost); see runtime.h
+//     "dynamic_batching": {              // off unless present (batcher.h)
+//       "max_queue_delay_microseconds": 100,
+//       "preferred_batch_size": 64       // rows; a number or Triton's list (its largest)
+//     }
 //   }
 //
 // Every key is optional; unknown keys are rejected so that typos surface at
@@ -30,6 +34,13 @@ namespace inferd::model {
 // exactly and libxgboost otherwise.
 enum class Runtime { kAuto, kNative, kXgboost };
 
+// Triton's dynamic_batching block; see batcher.h.
+struct DynamicBatching {
+  bool enabled = false;
+  int64_t max_queue_delay_us = 100;
+  int64_t preferred_batch_rows = 64;
+};
+
 struct ModelConfig {
   std::string input_name = "input__0";
   std::string output_name = "output__0";
@@ -38,6 +49,7 @@ struct ModelConfig {
   int64_t max_batch_size = 0;  // 0: use the server-wide limit
   std::string reference_dataset;  // NAME[@VERSION]; empty: the registry's lineage
   Runtime runtime = Runtime::kAuto;
+  DynamicBatching batching;
 };
 
 // Parses a config.json document. Errors name the offending key.

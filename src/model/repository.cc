@@ -18,6 +18,7 @@ Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>
                            name + "' limit of " + std::to_string(max_batch_size) +
                            " rows (max_batch_size / --max-batch-size)");
   }
+  if (batcher) return batcher->Predict(rows, num_rows, out);
   return model->Predict(rows, num_rows, config.output_kind, out);
 }
 
@@ -60,6 +61,15 @@ StatusOr<std::shared_ptr<const ModelRepository::Loaded>> ModelRepository::Build(
     }
     servable->max_batch_size =
         config.max_batch_size > 0 ? config.max_batch_size : options_.default_max_batch_size;
+    if (config.batching.enabled) {
+      servable->batcher = std::make_shared<DynamicBatcher>(
+          servable->model, config.output_kind,
+          BatchingOptions{
+              .max_queue_delay = std::chrono::microseconds(config.batching.max_queue_delay_us),
+              .preferred_batch_rows =
+                  std::min(config.batching.preferred_batch_rows, servable->max_batch_size),
+              .max_batch_rows = servable->max_batch_size});
+    }
     loaded->versions[file.version] = std::move(servable);
   }
   if (loaded->versions.empty()) return InvalidArgument("model '" + name + "' has no version");

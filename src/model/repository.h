@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/batcher.h"
 #include "model/model.h"
 #include "model/model_config.h"
 #include "model/source.h"
@@ -34,6 +35,7 @@ struct Servable {
   std::vector<std::string> feature_names;  // config's, else the model file's
   std::map<std::string, int64_t, std::less<>> feature_index;  // name -> column
   int64_t max_batch_size = 0;  // resolved: config's, else the server's
+  std::shared_ptr<DynamicBatcher> batcher;  // set when the config turns batching on
 
   // Predicts `num_rows` rows (row-major, model->info().num_features wide) with
   // the configured output kind. InvalidArgument when num_rows exceeds

@@ -87,3 +87,22 @@ def test_config_runtime_native_refuses_a_model_it_cannot_run(start_server, model
     with pytest.raises(RuntimeError, match="model 'linear' version 1: the native runtime "
                                            "cannot serve this model: booster gblinear"):
         start_server()
+
+
+def test_dynamic_batching_answers_each_request_with_its_own_rows(start_server, model_repo):
+    from concurrent.futures import ThreadPoolExecutor
+    config_path = model_repo / "breast_cancer" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["dynamic_batching"] = {"max_queue_delay_microseconds": 2000, "preferred_batch_size": 8}
+    config_path.write_text(json.dumps(config))
+    server = start_server("--threads", "8")
+    _, rows = read_csv("breast_cancer")
+    expected = np.asarray([row[0] for row in read_expected("breast_cancer")], dtype=np.float32)
+
+    def one(i):
+        return i, infer(server, "breast_cancer", [rows[i]])[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(one, range(200)))
+    for i, value in answers:
+        assert np.float32(value) == expected[i], i
