@@ -117,7 +117,7 @@ class V2Api {
     const int64_t rows = input.shape[0];
     std::vector<float> predictions;
     const auto compute_start = std::chrono::steady_clock::now();
-    if (Status st = s.Predict(input.data.data(), rows, &predictions); !st.ok()) {
+    if (Status st = s.Predict(input.values(), rows, &predictions); !st.ok()) {
       CountFailure(s, st);
       return ErrorResponse(st);
     }
@@ -147,7 +147,7 @@ class V2Api {
               .count());
     }
     std::string prediction_id =
-        LogPrediction(context_, s, input.data.data(), rows, predictions, latency_us);
+        LogPrediction(context_, s, input.values(), rows, predictions, latency_us);
     return EncodeInferResponse(s.name, s.version, infer.id, outputs, prediction_id);
   }
 

@@ -15,6 +15,9 @@ namespace od = simdjson::ondemand;
 namespace {
 
 constexpr int kMaxDataDepth = 32;
+// Values reserved up front from a "shape" that comes before "data"; a larger
+// claimed shape grows the buffer as values arrive instead.
+constexpr uint64_t kMaxReserve = 1 << 20;
 constexpr char kHeaderLength[] = "Inference-Header-Content-Length";
 
 // One binary input waiting for its bytes: index into inputs, byte count.
@@ -32,6 +35,18 @@ size_t ElementSize(std::string_view datatype) {
   if (datatype == "FP32" || datatype == "INT32") return 4;
   if (datatype == "FP64" || datatype == "INT64") return 8;
   return 0;
+}
+
+// Elements in a shape, or nullopt when it overflows.
+std::optional<uint64_t> Elements(const std::vector<int64_t>& shape) {
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)) {
+      return std::nullopt;
+    }
+    n *= static_cast<uint64_t>(d);
+  }
+  return n;
 }
 
 // Appends the numbers of a (possibly nested) JSON array to `out`.
@@ -127,6 +142,7 @@ StatusOr<uint64_t> ParseInput(od::object object, InferInput* input) {
       RETURN_IF_ERROR(ParseShape(value, input));
     } else if (key == "data") {
       has_data = true;
+      if (auto n = Elements(input->shape); n && *n <= kMaxReserve) input->data.reserve(*n);
       RETURN_IF_ERROR(AppendNumbers(value, input->name, 0, &input->data));
     } else if (key == "parameters") {
       ASSIGN_OR_RETURN(binary_size, ParseInputParameters(value, input->name));
@@ -187,18 +203,6 @@ Status ParseOutputs(od::array array, InferRequest* request,
   return Status::Ok();
 }
 
-// Elements in a shape, or nullopt when it overflows.
-std::optional<uint64_t> Elements(const std::vector<int64_t>& shape) {
-  uint64_t n = 1;
-  for (int64_t d : shape) {
-    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)) {
-      return std::nullopt;
-    }
-    n *= static_cast<uint64_t>(d);
-  }
-  return n;
-}
-
 template <typename T>
 void ConvertInto(const char* bytes, uint64_t count, std::vector<float>* out) {
   out->resize(count);
@@ -211,7 +215,11 @@ void ConvertInto(const char* bytes, uint64_t count, std::vector<float>* out) {
 
 Status DecodeBinary(std::string_view bytes, InferInput* input) {
   const uint64_t count = bytes.size() / ElementSize(input->datatype);
-  if (input->datatype == "FP32") {
+  if (input->datatype == "FP32" &&
+      reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0) {
+    input->view = reinterpret_cast<const float*>(bytes.data());  // zero copy
+    input->view_count = count;
+  } else if (input->datatype == "FP32") {
     input->data.resize(count);
     std::memcpy(input->data.data(), bytes.data(), bytes.size());
   } else if (input->datatype == "FP64") {
@@ -351,10 +359,10 @@ StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
   }
   for (const auto& input : request.inputs) {
     auto elements = Elements(input.shape);
-    if (!elements || *elements != input.data.size()) {
+    if (!elements || *elements != input.count()) {
       return InvalidArgument("input '" + input.name + "': shape " + ShapeToString(input.shape) +
                              " needs " + (elements ? std::to_string(*elements) : "too many") +
-                             " values, data has " + std::to_string(input.data.size()));
+                             " values, data has " + std::to_string(input.count()));
     }
   }
   return request;

@@ -26,6 +26,14 @@ struct InferInput {
   std::string datatype;  // FP32, FP64, INT32 or INT64
   std::vector<int64_t> shape;
   std::vector<float> data;  // converted to float; JSON null becomes NaN (missing)
+  // FP32 binary data that sits 4-byte aligned in the request body is used where
+  // it lies, without a copy: `view` points at it (valid while the request
+  // lives) and `data` stays empty. Read the values through values()/count().
+  const float* view = nullptr;
+  size_t view_count = 0;
+
+  const float* values() const { return view ? view : data.data(); }
+  size_t count() const { return view ? view_count : data.size(); }
 };
 
 struct RequestedOutput {

@@ -47,14 +47,27 @@ TEST(V2CodecTest, ParsesBinaryTensors) {
   std::string header = R"({"inputs": [{"name": "a", "shape": [2, 2], "datatype": "FP32",
       "parameters": {"binary_data_size": 16}}, {"name": "b", "shape": [2], "datatype": "INT64",
       "parameters": {"binary_data_size": 16}}]})";
-  http::Request r = Body(header + Bytes(a, sizeof(a)) + Bytes(b, sizeof(b)));
-  r.headers.emplace_back("inference-header-content-length", std::to_string(header.size()));
-  auto req = ParseInferRequest(r);
-  ASSERT_TRUE(req.ok()) << req.status().ToString();
-  EXPECT_EQ(req->inputs[0].data[0], 1.5f);
-  EXPECT_TRUE(std::isnan(req->inputs[0].data[1]));
-  EXPECT_EQ(req->inputs[0].data[3], 3.25f);
-  EXPECT_EQ(req->inputs[1].data, (std::vector<float>{7.0f, -9.0f}));
+  for (size_t pad : {0, 1, 2, 3}) {  // the FP32 bytes land aligned in one of these
+    std::string padded = header + std::string(pad, ' ');
+    http::Request r = Body(padded + Bytes(a, sizeof(a)) + Bytes(b, sizeof(b)));
+    r.headers.emplace_back("inference-header-content-length", std::to_string(padded.size()));
+    auto req = ParseInferRequest(r);
+    ASSERT_TRUE(req.ok()) << req.status().ToString();
+    const InferInput& in = req->inputs[0];
+    ASSERT_EQ(in.count(), 4u);
+    EXPECT_EQ(in.values()[0], 1.5f);
+    EXPECT_TRUE(std::isnan(in.values()[1]));
+    EXPECT_EQ(in.values()[3], 3.25f);
+    EXPECT_EQ(req->inputs[1].data, (std::vector<float>{7.0f, -9.0f}));
+    // Aligned FP32 bytes are used in place, not copied.
+    const char* bytes = r.body.data() + padded.size();
+    if (reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
+      EXPECT_EQ(static_cast<const void*>(in.values()), static_cast<const void*>(bytes));
+      EXPECT_TRUE(in.data.empty());
+    } else {
+      EXPECT_EQ(in.data.size(), 4u);
+    }
+  }
 }
 
 TEST(V2CodecTest, RejectsBadRequestsWithWhereAndWhat) {
