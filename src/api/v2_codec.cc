@@ -65,6 +65,12 @@ Status AppendNumbers(od::value value, const std::string& input, int depth,
       for (auto child : array) {
         od::value element;
         if (auto err = child.get(element)) return JsonError("input '" + input + "' data", err);
+        // Fast path: a number (the common case) is read without asking its type.
+        double d;
+        if (element.get_double().get(d) == simdjson::SUCCESS) {
+          out->push_back(static_cast<float>(d));
+          continue;
+        }
         RETURN_IF_ERROR(AppendNumbers(element, input, depth + 1, out));
       }
       return Status::Ok();
