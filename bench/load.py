@@ -138,6 +138,8 @@ def main():
     parser.add_argument("--port", type=int, default=18101)
     parser.add_argument("--log-sample-rate", type=float, default=1.0,
                         help="inferd's prediction log sampling (1: every request is stored)")
+    parser.add_argument("--access-log-sample-rate", type=float, default=1.0,
+                        help="inferd's access log sampling (1: a JSON line per request)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run scripts/install-deps.sh")
@@ -162,7 +164,8 @@ def main():
                     str(args.port), "--model-repository", str(MODEL_DIR.parent),
                     "--threads", str(cores), "--store", f"sqlite:///{tmp}/store/inferd.db",
                     "--spool-dir", str(tmp / "spool"),
-                    "--log-sample-rate", str(args.log_sample_rate)], inferd_url + "/v2/models/breast_cancer/infer",
+                    "--log-sample-rate", str(args.log_sample_rate),
+                    "--access-log-sample-rate", str(args.access_log_sample_rate)], inferd_url + "/v2/models/breast_cancer/infer",
                    inferd_url),
         "peer": (["bash", str(PEER / "run.sh"), str(MODEL_DIR / "1" / "model.json"),
                   str(args.port + 1), "breast_cancer", str(cores)],
@@ -190,7 +193,8 @@ def main():
 
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback, "
           f"{cores} cores, breast_cancer (100 trees, 30 features), V2 JSON, "
-          f"inferd prediction log sampling {args.log_sample_rate} into SQLite\n")
+          f"inferd prediction log sampling {args.log_sample_rate} into SQLite, access log "
+          f"sampling {args.access_log_sample_rate}\n")
     print("| request | system | requests/s | p50 ms | p99 ms | errors |")
     print("|---|---|---:|---:|---:|---:|")
     for (name, label), r in sorted(results.items(), key=lambda kv: kv[0][1]):

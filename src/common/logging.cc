@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
 #include <random>
 
 #include "common/json_writer.h"
@@ -13,6 +17,7 @@ namespace {
 
 constexpr char kService[] = "inferd";
 constexpr size_t kTraceIdHex = 32;
+constexpr std::chrono::seconds kAccessFlush{1};
 
 // %* in the pattern: the message, escaped for a JSON string.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
@@ -50,7 +55,7 @@ bool IsHex(std::string_view s) {
 
 void ConfigureLogging(LogFormat format, const std::string& level) {
   // One sink each: in spdlog the format belongs to the sink. Each line is one
-  // fwrite on stdout, so lines of the two never interleave.
+  // fwrite into stdout's buffer, so lines of the two never interleave.
   auto main = std::make_shared<spdlog::logger>(
       kService, std::make_shared<spdlog::sinks::stdout_sink_mt>());
   auto access = std::make_shared<spdlog::logger>(
@@ -68,7 +73,20 @@ void ConfigureLogging(LogFormat format, const std::string& level) {
   }
   main->set_level(spdlog::level::from_str(level));
   main->flush_on(spdlog::level::info);
-  access->flush_on(spdlog::level::info);
+  // Access lines are many: they go out with stdout's buffer, at the latest
+  // kAccessFlush later (and at exit), not with a write() each.
+  access->flush_on(spdlog::level::off);
+  spdlog::drop("access");
+  spdlog::register_logger(access);
+  {
+    // The flusher thread must not take the process's signals (serve waits for
+    // SIGTERM on a thread of its own): start it with every signal blocked.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
+    spdlog::flush_every(kAccessFlush);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
   spdlog::set_default_logger(main);
   AccessLogger() = access;
   Format() = format;
