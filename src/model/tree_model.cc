@@ -41,45 +41,46 @@ bool ParseFloat(std::string_view text, float* out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-Status ReadFloats(od::value value, std::vector<float>* out) {
+// Reads a JSON array whose every element `read` turns into a T (false: bad).
+template <typename T, typename Read>
+Status ReadArray(od::value value, std::string_view what, std::vector<T>* out, Read read) {
   od::array array;
-  if (value.get_array().get(array)) return Malformed("expected an array of numbers");
+  if (value.get_array().get(array)) return Malformed("expected an array of " + std::string(what));
   for (auto item : array) {
     od::value v;
-    float f;
-    if (item.get(v) || !ParseFloat(v.raw_json_token(), &f)) return Malformed("bad number");
-    out->push_back(f);
+    T element;
+    if (item.get(v) || !read(v, &element)) return Malformed("bad " + std::string(what));
+    out->push_back(element);
   }
   return Status::Ok();
+}
+
+Status ReadFloats(od::value value, std::vector<float>* out) {
+  return ReadArray(value, "numbers", out,
+                   [](od::value& v, float* f) { return ParseFloat(v.raw_json_token(), f); });
 }
 
 Status ReadInts(od::value value, std::vector<int64_t>* out) {
-  od::array array;
-  if (value.get_array().get(array)) return Malformed("expected an array of integers");
-  for (auto item : array) {
-    int64_t i;
-    if (item.get_int64().get(i)) return Malformed("bad integer");
-    out->push_back(i);
-  }
-  return Status::Ok();
+  return ReadArray(value, "integers", out,
+                   [](od::value& v, int64_t* i) { return !v.get_int64().get(*i); });
 }
 
+// Default directions: booleans in some XGBoost versions, 0/1 in others.
 Status ReadBools(od::value value, std::vector<bool>* out) {
-  od::array array;
-  if (value.get_array().get(array)) return Malformed("expected an array of flags");
-  for (auto item : array) {
-    od::value v;
-    if (item.get(v)) return Malformed("bad flag");
+  std::vector<uint8_t> flags;
+  RETURN_IF_ERROR(ReadArray(value, "flags", &flags, [](od::value& v, uint8_t* flag) {
     bool b;
     int64_t i;
     if (!v.get_bool().get(b)) {
-      out->push_back(b);
+      *flag = b;
     } else if (!v.get_int64().get(i)) {
-      out->push_back(i != 0);
+      *flag = i != 0;
     } else {
-      return Malformed("bad flag");
+      return false;
     }
-  }
+    return true;
+  }));
+  out->assign(flags.begin(), flags.end());
   return Status::Ok();
 }
 
