@@ -42,6 +42,9 @@ class Server::Impl {
         acceptor_(*contexts_[0]), grace_timer_(*contexts_[0]) {
     for (auto& context : contexts_) guards_.emplace_back(context->get_executor());
   }
+  // Destroying contexts_ destroys the connections still parked in them, whose
+  // Unregister must then leave the half-destroyed contexts alone.
+  ~Impl() { destroying_.store(true, std::memory_order_release); }
 
   Status Bind();
   void Run();
@@ -74,6 +77,7 @@ class Server::Impl {
   const Options options_;
   Handler handler_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> destroying_{false};
   uint16_t port_ = 0;
 
   // Declared before contexts_ so that they outlive the connections those destroy.
@@ -305,6 +309,7 @@ void Server::Impl::Accept() {
 }
 
 void Server::Impl::StopAll() {
+  if (destroying_.load(std::memory_order_acquire)) return;
   for (auto& context : contexts_) context->stop();
 }
 
