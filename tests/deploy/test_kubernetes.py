@@ -167,6 +167,10 @@ def test_server_pods_are_locked_down_probed_sized_and_spread():
                                             "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}}
     assert spec["automountServiceAccountToken"] is False
+    # Service links would set INFERD_PORT=tcp://... from the Service named inferd.
+    for kind, name in [("Job", "inferd-train"), ("CronJob", "inferd-retrain")]:
+        assert pod_spec(find(objects, kind, name))["enableServiceLinks"] is False
+    assert spec["enableServiceLinks"] is False
     # Writable: TMPDIR and the spool, on emptyDir volumes.
     config = find(objects, "ConfigMap", "inferd-config")["data"]
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
