@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,18 @@ def make_body(rows, path):
     return path
 
 
+def make_binary_body(rows, path):
+    """The same rows as Triton's binary tensor extension: a JSON header, then float32s.
+    Returns (path, header length)."""
+    lines = (ROOT / "tests" / "data" / "breast_cancer.csv").read_text().splitlines()[1:]
+    values = [float(v) for line in lines[:rows] for v in line.split(",")[:-1]]
+    header = json.dumps({"inputs": [{"name": "input__0", "shape": [rows, 30], "datatype": "FP32",
+                                     "parameters": {"binary_data_size": 4 * len(values)}}],
+                         "outputs": [{"name": "output__0", "parameters": {"binary_data": True}}]})
+    path.write_bytes(header.encode() + struct.pack(f"<{len(values)}f", *values))
+    return path, len(header)
+
+
 def to_ms(text):
     m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
     if not m:
@@ -59,15 +72,18 @@ def to_ms(text):
     return {"us": value / 1000, "ms": value, "s": value * 1000, "m": value * 60000}[unit]
 
 
-def run_wrk(url, body_file, args, paced=False):
+def run_wrk(url, body_file, args, paced=False, header_length=None):
     """wrk at full speed, or paced: 8 connections each pausing 2 ms between requests, an
-    offered load both servers can carry, so that latency is the server's own."""
+    offered load both servers can carry, so that latency is the server's own. With
+    header_length, the body is a binary-extension request."""
     connections = 8 if paced else args.connections
+    env = {**os.environ, "BODY_FILE": str(body_file), "PACE_MS": "2"}
+    if header_length is not None:
+        env["HEADER_LENGTH"] = str(header_length)
     out = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{connections}", f"-d{args.duration}s", "--latency",
          "-s", str(ROOT / "bench" / ("paced.lua" if paced else "post.lua")), url],
-        env={**os.environ, "BODY_FILE": str(body_file), "PACE_MS": "2"}, capture_output=True,
-        text=True, check=True).stdout
+        env=env, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
@@ -193,6 +209,10 @@ def main():
                     results[(name, label)] = run_wrk(infer_url, body, args)
                 results[(name, "1 row paced")] = run_wrk(infer_url, bodies["1 row"], args,
                                                          paced=True)
+                if name == "inferd":  # the peer has no binary tensor extension
+                    path, length = make_binary_body(64, tmp / "64.bin")
+                    results[(name, "64 rows binary")] = run_wrk(infer_url, path, args,
+                                                                 header_length=length)
             finally:
                 stop(proc)
 
@@ -210,6 +230,8 @@ def main():
         a, b = results[("inferd", label)], results[("peer", label)]
         print(f"{label}: inferd/peer throughput {a['rps'] / b['rps']:.1f}x, "
               f"p99 {a['p99'] / b['p99']:.2f} of the peer's")
+    binary = results[("inferd", "64 rows binary")]
+    print(f"64 rows: inferd binary tensors / peer JSON {binary['rps'] / results[('peer', '64 rows')]['rps']:.1f}x")
     nginx, floor, one = (results[(n, "1 row")] for n in ("nginx static", "inferd transport", "inferd"))
     print(f"1 row: inferd/nginx static {one['rps'] / nginx['rps']:.2f}, "
           f"inferd transport/nginx static {floor['rps'] / nginx['rps']:.2f}, "
