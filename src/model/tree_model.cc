@@ -294,20 +294,48 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
   return model;
 }
 
+namespace {
+
+// One step down from inner node `n` for `row`. Missing (NaN) fails both
+// comparisons: it goes left only by default.
+inline const TreeModel::Node* Step(const TreeModel::Node* nodes, const TreeModel::Node* n,
+                                   const float* row) {
+  const float x = row[n->feature & kFeatureMask];
+  const bool left = (n->feature & kDefaultLeft) ? !(x >= n->value) : x < n->value;
+  return nodes + n->left + !left;
+}
+
+inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
+
+}  // namespace
+
 void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) const {
   const Node* nodes = nodes_.data();
   const int64_t width = info_.num_features;
   for (size_t t = 0; t < roots_.size(); ++t) {
     float* margin = margins + groups_[t];
-    for (int64_t r = 0; r < num_rows; ++r) {
-      const float* row = rows + r * width;
-      const Node* n = nodes + roots_[t];
-      while (!(n->feature & kLeaf)) {
-        const float x = row[n->feature & kFeatureMask];
-        // Missing (NaN) fails both comparisons: it goes left only by default.
-        const bool left = (n->feature & kDefaultLeft) ? !(x >= n->value) : x < n->value;
-        n = nodes + n->left + !left;
+    const Node* root = nodes + roots_[t];
+    int64_t r = 0;
+    // Two rows walk together: two independent chains of loads keep the core busy
+    // (four measured slower on the demo model, faster on deep trees).
+    for (; r + 1 < num_rows; r += 2) {
+      const float* row_a = rows + r * width;
+      const float* row_b = row_a + width;
+      const Node* a = root;
+      const Node* b = root;
+      while (!IsLeaf(a) && !IsLeaf(b)) {
+        a = Step(nodes, a, row_a);
+        b = Step(nodes, b, row_b);
       }
+      while (!IsLeaf(a)) a = Step(nodes, a, row_a);
+      while (!IsLeaf(b)) b = Step(nodes, b, row_b);
+      margin[r * num_groups_] += a->value;
+      margin[(r + 1) * num_groups_] += b->value;
+    }
+    for (; r < num_rows; ++r) {
+      const float* row = rows + r * width;
+      const Node* n = root;
+      while (!IsLeaf(n)) n = Step(nodes, n, row);
       margin[r * num_groups_] += n->value;
     }
   }
