@@ -154,7 +154,9 @@ class V1Api {
     if (!rows.ok()) return Reject(s, rows.status());
     std::vector<float> predictions;
     const auto compute_start = std::chrono::steady_clock::now();
-    if (auto st = s.Predict(rows->data(), static_cast<int64_t>(num_rows), &predictions);
+    int64_t executions = 0;
+    if (auto st = s.Predict(rows->data(), static_cast<int64_t>(num_rows), &predictions,
+                            &executions);
         !st.ok()) {
       return Reject(s, st);
     }
@@ -167,7 +169,8 @@ class V1Api {
           context_.metrics->Model(s.name, s.version), /*v2=*/false,
           static_cast<int64_t>(num_rows), latency_us,
           std::chrono::duration_cast<std::chrono::microseconds>(compute_end - compute_start)
-              .count());
+              .count(),
+          executions);
     }
     const std::string prediction_id = LogPrediction(
         context_, s, rows->data(), static_cast<int64_t>(num_rows), predictions, latency_us);

@@ -117,7 +117,8 @@ class V2Api {
     const int64_t rows = input.shape[0];
     std::vector<float> predictions;
     const auto compute_start = std::chrono::steady_clock::now();
-    if (Status st = s.Predict(input.values(), rows, &predictions); !st.ok()) {
+    int64_t executions = 0;
+    if (Status st = s.Predict(input.values(), rows, &predictions, &executions); !st.ok()) {
       CountFailure(s, st);
       return ErrorResponse(st);
     }
@@ -144,7 +145,8 @@ class V2Api {
       context_.metrics->RecordInference(
           context_.metrics->Model(s.name, s.version), /*v2=*/true, rows, latency_us,
           std::chrono::duration_cast<std::chrono::microseconds>(compute_end - compute_start)
-              .count());
+              .count(),
+          executions);
     }
     std::string prediction_id =
         LogPrediction(context_, s, input.values(), rows, predictions, latency_us);

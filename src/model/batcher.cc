@@ -19,8 +19,12 @@ int64_t DynamicBatcher::requests() const {
   return requests_;
 }
 
-Status DynamicBatcher::Predict(const float* rows, int64_t num_rows, std::vector<float>* out) {
+Status DynamicBatcher::Predict(const float* rows, int64_t num_rows, std::vector<float>* out,
+                               int64_t* executions) {
+  int64_t led = 0;
+  if (executions) *executions = 0;
   if (num_rows >= options_.preferred_batch_rows) {
+    if (executions) *executions = 1;
     {
       std::lock_guard lock(mu_);
       ++calls_;
@@ -36,10 +40,12 @@ Status DynamicBatcher::Predict(const float* rows, int64_t num_rows, std::vector<
   while (!me.done) {
     if (!leading_) {
       Lead(lock);
+      ++led;
     } else {
       cv_.wait(lock);
     }
   }
+  if (executions) *executions = led;
   return me.status;
 }
 

@@ -34,8 +34,11 @@ class DynamicBatcher {
  public:
   DynamicBatcher(std::shared_ptr<const Model> model, OutputKind kind, BatchingOptions options);
 
-  // As Model::Predict, with the model's configured output kind.
-  Status Predict(const float* rows, int64_t num_rows, std::vector<float>* out);
+  // As Model::Predict, with the model's configured output kind. `executions`
+  // (optional) gets the model calls this caller made: 1 for the leader of a batch
+  // (or more, if it led again), 0 for a request carried by another's batch.
+  Status Predict(const float* rows, int64_t num_rows, std::vector<float>* out,
+                 int64_t* executions = nullptr);
 
   // Model calls made and requests served so far (batches are calls / requests).
   int64_t calls() const;
@@ -49,7 +52,7 @@ class DynamicBatcher {
     Status status;
     bool done = false;
   };
-  void Lead(std::unique_lock<std::mutex>& lock);
+  void Lead(std::unique_lock<std::mutex>& lock);  // runs one model call
 
   const std::shared_ptr<const Model> model_;
   const OutputKind kind_;

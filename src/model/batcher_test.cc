@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <regex>
 #include <thread>
 
@@ -50,12 +51,18 @@ TEST(DynamicBatcherTest, ConcurrentRequestsShareCallsAndGetTheirOwnOutputs) {
   std::vector<std::thread> threads;
   std::vector<std::vector<float>> got(16);
   std::vector<Status> status(16);
+  std::atomic<int64_t> executions{0};
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       // Thread t asks for rows 4t..4t+3 in two requests of 1 and 3 rows.
       std::vector<float> a, b;
-      status[t] = batcher.Predict(demo.rows.data() + 4 * t * demo.width, 1, &a);
-      if (status[t].ok()) status[t] = batcher.Predict(demo.rows.data() + (4 * t + 1) * demo.width, 3, &b);
+      int64_t ran = 0;
+      status[t] = batcher.Predict(demo.rows.data() + 4 * t * demo.width, 1, &a, &ran);
+      executions += ran;
+      if (status[t].ok()) {
+        status[t] = batcher.Predict(demo.rows.data() + (4 * t + 1) * demo.width, 3, &b, &ran);
+        executions += ran;
+      }
       got[t] = a;
       got[t].insert(got[t].end(), b.begin(), b.end());
     });
@@ -67,6 +74,7 @@ TEST(DynamicBatcherTest, ConcurrentRequestsShareCallsAndGetTheirOwnOutputs) {
   }
   EXPECT_EQ(batcher.requests(), 32);
   EXPECT_LT(batcher.calls(), batcher.requests() / 2);
+  EXPECT_EQ(executions.load(), batcher.calls());  // each call counted by exactly one request
 }
 
 TEST(DynamicBatcherTest, ABatchNeverExceedsMaxRowsAndBigRequestsSkipTheQueue) {

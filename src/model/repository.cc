@@ -11,14 +11,17 @@
 
 namespace inferd::model {
 
-Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>* out) const {
+Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>* out,
+                         int64_t* executions) const {
+  if (executions) *executions = 0;
   out->clear();
   if (num_rows > max_batch_size) {
     return InvalidArgument("batch of " + std::to_string(num_rows) + " rows exceeds model '" +
                            name + "' limit of " + std::to_string(max_batch_size) +
                            " rows (max_batch_size / --max-batch-size)");
   }
-  if (batcher) return batcher->Predict(rows, num_rows, out);
+  if (batcher) return batcher->Predict(rows, num_rows, out, executions);
+  if (executions) *executions = 1;
   return model->Predict(rows, num_rows, config.output_kind, out);
 }
 

@@ -40,7 +40,10 @@ struct Servable {
   // Predicts `num_rows` rows (row-major, model->info().num_features wide) with
   // the configured output kind. InvalidArgument when num_rows exceeds
   // max_batch_size; `out` then is left empty. Thread-safe.
-  Status Predict(const float* rows, int64_t num_rows, std::vector<float>* out) const;
+  // `executions` (optional) gets the model calls made for it: 1 without dynamic
+  // batching; with it, 1 for the request that ran its batch and 0 for the others.
+  Status Predict(const float* rows, int64_t num_rows, std::vector<float>* out,
+                 int64_t* executions = nullptr) const;
 };
 
 // A row of the repository index (Triton's POST /v2/repository/index).

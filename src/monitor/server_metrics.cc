@@ -148,10 +148,10 @@ void ServerMetrics::RecordFailure(std::string_view model, int64_t version, int h
 }
 
 void ServerMetrics::RecordInference(ModelSeries* s, bool v2, int64_t rows, int64_t total_us,
-                                    int64_t compute_us) {
+                                    int64_t compute_us, int64_t executions) {
   s->success->Add();
   s->inference_count->Add(static_cast<uint64_t>(rows));
-  s->exec_count->Add();
+  if (executions > 0) s->exec_count->Add(static_cast<uint64_t>(executions));
   s->request_duration_us->Add(static_cast<uint64_t>(total_us));
   s->compute_duration_us->Add(static_cast<uint64_t>(compute_us));
   (v2 ? s->duration_v2 : s->duration_v1)->Observe(static_cast<double>(total_us) / 1e6);

@@ -55,9 +55,10 @@ class ServerMetrics {
   // (`http_status` < 500), BACKEND otherwise.
   void RecordFailure(std::string_view model, int64_t version, int http_status);
 
-  // Records one inference that reached a model.
+  // Records one inference that reached a model; `executions` is the model calls
+  // it made (0 when dynamic batching carried it in another request's call).
   void RecordInference(ModelSeries* series, bool v2, int64_t rows, int64_t total_us,
-                       int64_t compute_us);
+                       int64_t compute_us, int64_t executions = 1);
 
  private:
   MetricsRegistry* registry_;

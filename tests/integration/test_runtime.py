@@ -106,3 +106,16 @@ def test_dynamic_batching_answers_each_request_with_its_own_rows(start_server, m
         answers = list(pool.map(one, range(200)))
     for i, value in answers:
         assert np.float32(value) == expected[i], i
+    # Batches show as fewer model executions than requests (Triton's exec_count).
+    metrics = requests.get(server.url + "/metrics").text
+
+    def value(name):
+        import re
+        match = re.search(rf'^{name}{{[^}}]*model="breast_cancer"[^}}]*}} (\S+)$', metrics, re.M)
+        assert match, name
+        return float(match.group(1))
+
+    requests_total = value("inferd_inference_requests_total")
+    executions = value("inferd_inference_executions_total")
+    assert requests_total == 200
+    assert 0 < executions < requests_total
