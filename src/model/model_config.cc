@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace inferd::model {
 namespace {
@@ -25,16 +26,21 @@ Status ParseBatching(simdjson::dom::element value, DynamicBatching* batching) {
       }
       batching->max_queue_delay_us = n;
     } else if (key == "preferred_batch_size") {
+      // One size, or Triton's list of sizes: the largest is when a batch goes.
       simdjson::dom::array sizes;
+      std::vector<simdjson::dom::element> listed;
       if (v.get(sizes) == simdjson::SUCCESS) {
-        n = 0;
-        for (auto size : sizes) {
-          int64_t one = 0;
-          if (size.get(one) != simdjson::SUCCESS || one < 1) n = -1;
-          if (n >= 0) n = std::max(n, one);
+        listed.assign(sizes.begin(), sizes.end());
+      } else {
+        listed.push_back(v);
+      }
+      n = 0;
+      for (auto size : listed) {
+        int64_t one = 0;
+        if (size.get(one) != simdjson::SUCCESS || one < 1) {
+          return KeyError(key, "must be a positive integer or a list of them");
         }
-      } else if (v.get(n) != simdjson::SUCCESS) {
-        n = -1;
+        n = std::max(n, one);
       }
       if (n < 1) return KeyError(key, "must be a positive integer or a list of them");
       batching->preferred_batch_rows = n;

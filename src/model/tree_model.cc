@@ -91,33 +91,39 @@ Status ReadStringNumber(od::value value, float* out) {
   return Status::Ok();
 }
 
-Status ReadTree(od::value value, JsonTree* tree) {
+// Calls fn(key, value) on each field of the JSON object `value`, in order, and
+// stops at the first failure.
+template <typename Fn>
+Status ForEachField(od::value value, std::string_view what, Fn fn) {
   od::object object;
-  if (value.get_object().get(object)) return Malformed("a tree is not an object");
+  if (value.get_object().get(object)) return Malformed(std::string(what) + " is not an object");
   for (auto field : object) {
     std::string_view key;
     od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("bad tree field");
-    if (key == "left_children") {
-      RETURN_IF_ERROR(ReadInts(v, &tree->left));
-    } else if (key == "right_children") {
-      RETURN_IF_ERROR(ReadInts(v, &tree->right));
-    } else if (key == "split_indices") {
-      RETURN_IF_ERROR(ReadInts(v, &tree->feature));
-    } else if (key == "split_type") {
-      RETURN_IF_ERROR(ReadInts(v, &tree->split_type));
-    } else if (key == "split_conditions") {
-      RETURN_IF_ERROR(ReadFloats(v, &tree->condition));
-    } else if (key == "default_left") {
-      RETURN_IF_ERROR(ReadBools(v, &tree->default_left));
-    } else if (key == "tree_param") {
+    if (field.unescaped_key().get(key) || field.value().get(v)) {
+      return Malformed("bad field in " + std::string(what));
+    }
+    RETURN_IF_ERROR(fn(key, v));
+  }
+  return Status::Ok();
+}
+
+Status ReadTree(od::value value, JsonTree* tree) {
+  return ForEachField(value, "tree", [&](std::string_view key, od::value v) {
+    if (key == "left_children") return ReadInts(v, &tree->left);
+    if (key == "right_children") return ReadInts(v, &tree->right);
+    if (key == "split_indices") return ReadInts(v, &tree->feature);
+    if (key == "split_type") return ReadInts(v, &tree->split_type);
+    if (key == "split_conditions") return ReadFloats(v, &tree->condition);
+    if (key == "default_left") return ReadBools(v, &tree->default_left);
+    if (key == "tree_param") {
       std::string_view size;
       if (!v["size_leaf_vector"].get_string().get(size)) {
         tree->size_leaf_vector = std::atoll(std::string(size).c_str());
       }
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 struct JsonModel {
@@ -130,82 +136,65 @@ struct JsonModel {
   std::vector<int64_t> tree_info;
 };
 
+Status ReadTrees(od::value value, std::vector<JsonTree>* trees) {
+  od::array array;
+  if (value.get_array().get(array)) return Malformed("trees is not an array");
+  for (auto item : array) {
+    od::value tree;
+    if (item.get(tree)) return Malformed("bad tree");
+    RETURN_IF_ERROR(ReadTree(tree, &trees->emplace_back()));
+  }
+  return Status::Ok();
+}
+
 Status ReadGradientBooster(od::value value, JsonModel* model) {
-  od::object object;
-  if (value.get_object().get(object)) return Malformed("gradient_booster");
-  for (auto field : object) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("gradient_booster");
+  return ForEachField(value, "gradient_booster", [&](std::string_view key, od::value v) {
     if (key == "name") {
       std::string_view name;
       if (v.get_string().get(name)) return Malformed("gradient_booster.name");
       model->booster = std::string(name);
     } else if (key == "model") {
-      od::object m;
-      if (v.get_object().get(m)) return Malformed("gradient_booster.model");
-      for (auto f : m) {
-        std::string_view k;
-        od::value mv;
-        if (f.unescaped_key().get(k) || f.value().get(mv)) return Malformed("model");
-        if (k == "trees") {
-          od::array trees;
-          if (mv.get_array().get(trees)) return Malformed("trees");
-          for (auto t : trees) {
-            od::value tv;
-            if (t.get(tv)) return Malformed("trees");
-            RETURN_IF_ERROR(ReadTree(tv, &model->trees.emplace_back()));
-          }
-        } else if (k == "tree_info") {
-          RETURN_IF_ERROR(ReadInts(mv, &model->tree_info));
-        }
-      }
+      return ForEachField(v, "gradient_booster.model", [&](std::string_view k, od::value mv) {
+        if (k == "trees") return ReadTrees(mv, &model->trees);
+        if (k == "tree_info") return ReadInts(mv, &model->tree_info);
+        return Status::Ok();
+      });
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
+}
+
+Status ReadModelParams(od::value value, JsonModel* model) {
+  return ForEachField(value, "learner_model_param", [&](std::string_view key, od::value v) {
+    float number = 0;
+    if (key == "base_score") return ReadStringNumber(v, &model->base_score);
+    if (key == "num_class" || key == "num_feature" || key == "num_target") {
+      RETURN_IF_ERROR(ReadStringNumber(v, &number));
+    }
+    if (key == "num_class") model->num_class = static_cast<int64_t>(number);
+    if (key == "num_feature") model->num_feature = static_cast<int64_t>(number);
+    if (key == "num_target" && number > 1) return Unimplemented("multi-target models");
+    return Status::Ok();
+  });
 }
 
 Status ReadModel(std::string_view json, JsonModel* model) {
   simdjson::padded_string padded(json);
   od::parser parser;
   od::document doc;
+  od::value learner;
   if (parser.iterate(padded).get(doc)) return Malformed("not JSON");
-  od::object learner;
-  if (doc["learner"].get_object().get(learner)) return Malformed("no learner");
-  for (auto field : learner) {
-    std::string_view key;
-    od::value v;
-    if (field.unescaped_key().get(key) || field.value().get(v)) return Malformed("learner");
-    if (key == "gradient_booster") {
-      RETURN_IF_ERROR(ReadGradientBooster(v, model));
-    } else if (key == "learner_model_param") {
-      od::object params;
-      if (v.get_object().get(params)) return Malformed("learner_model_param");
-      for (auto p : params) {
-        std::string_view k;
-        od::value pv;
-        if (p.unescaped_key().get(k) || p.value().get(pv)) return Malformed("learner_model_param");
-        float number = 0;
-        if (k == "base_score") {
-          RETURN_IF_ERROR(ReadStringNumber(pv, &model->base_score));
-        } else if (k == "num_class") {
-          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
-          model->num_class = static_cast<int64_t>(number);
-        } else if (k == "num_feature") {
-          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
-          model->num_feature = static_cast<int64_t>(number);
-        } else if (k == "num_target") {
-          RETURN_IF_ERROR(ReadStringNumber(pv, &number));
-          if (number > 1) return Unimplemented("multi-target models");
-        }
-      }
-    } else if (key == "objective") {
+  if (doc["learner"].get(learner)) return Malformed("no learner");
+  return ForEachField(learner, "learner", [&](std::string_view key, od::value v) {
+    if (key == "gradient_booster") return ReadGradientBooster(v, model);
+    if (key == "learner_model_param") return ReadModelParams(v, model);
+    if (key == "objective") {
       std::string_view name;
       if (v["name"].get_string().get(name)) return Malformed("objective.name");
       model->objective = std::string(name);
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 // libxgboost's ObjFunction::ProbToMargin and PredTransform, per objective.

@@ -121,7 +121,9 @@ Status XgboostModel::Predict(const float* rows, int64_t num_rows, OutputKind kin
   const float* result = nullptr;
   const char* config = kind == OutputKind::kMargin ? kPredictMarginConfig : kPredictValueConfig;
   std::unique_lock<std::mutex> dmatrix_lock;
-  DMatrixHandle dmatrix = nullptr;
+  DMatrixHandle handle = nullptr;
+  // Frees the DMatrix on every way out, after `result` has been copied.
+  std::unique_ptr<void, int (*)(DMatrixHandle)> dmatrix(nullptr, XGDMatrixFree);
   int failed;
   if (inplace_) {
     failed = XGBoosterPredictFromDense(booster_, array_interface, config, nullptr, &shape, &dim,
@@ -130,22 +132,18 @@ Status XgboostModel::Predict(const float* rows, int64_t num_rows, OutputKind kin
     dmatrix_lock = std::unique_lock<std::mutex>(dmatrix_mutex_);
     failed = XGDMatrixCreateFromMat(rows, static_cast<bst_ulong>(num_rows),
                                     static_cast<bst_ulong>(info_.num_features),
-                                    std::numeric_limits<float>::quiet_NaN(), &dmatrix) ||
-             XGBoosterPredictFromDMatrix(booster_, dmatrix, config, &shape, &dim, &result);
+                                    std::numeric_limits<float>::quiet_NaN(), &handle);
+    dmatrix.reset(handle);
+    failed = failed || XGBoosterPredictFromDMatrix(booster_, handle, config, &shape, &dim, &result);
   }
-  if (failed) {
-    if (dmatrix) XGDMatrixFree(dmatrix);
-    return Internal(std::string("libxgboost prediction failed: ") + XGBGetLastError());
-  }
+  if (failed) return Internal(std::string("libxgboost prediction failed: ") + XGBGetLastError());
   size_t total = 1;
   for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
   if (total != static_cast<size_t>(num_rows * info_.num_outputs)) {
-    if (dmatrix) XGDMatrixFree(dmatrix);
     return Internal("libxgboost returned " + std::to_string(total) + " values for " +
                     std::to_string(num_rows) + " rows");
   }
   out->assign(result, result + total);
-  if (dmatrix) XGDMatrixFree(dmatrix);
   return Status::Ok();
 }
 

@@ -2,14 +2,13 @@
 libraries Docker itself uses (BuildKit's Dockerfile parser and .dockerignore matcher,
 compose-go) through tools/deploycheck, plus the runtime libraries against the binary."""
 import re
-import shlex
 import shutil
 
 import pytest
 import yaml
 
 from deploy_helpers import (BINARY, ROOT, deploycheck, find, pod_spec, render, run,
-                            serve_flag_envs)
+                            serve_flag_envs, tool)
 
 # Present in debian:bookworm-slim already.
 BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
@@ -105,8 +104,7 @@ def compose(tmp_path_factory):
 
 
 def test_compose_refuses_to_start_without_the_secrets():
-    done = run(shutil.which("deploycheck") or ROOT / ".tools/bin/deploycheck",
-               "compose", ROOT / "docker-compose.yml", cwd="/")
+    done = run(tool("deploycheck"), "compose", ROOT / "docker-compose.yml", cwd="/")
     assert done.returncode == 1
     assert "MONGO_PASSWORD" in done.stderr
 

@@ -1,7 +1,6 @@
 """The GitHub Actions workflows: actionlint (with shellcheck on every run: block) and
 action-validator (the workflow JSON schema), pinned actions, and what each must do."""
 import re
-from pathlib import Path
 
 import pytest
 import yaml

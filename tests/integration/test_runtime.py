@@ -3,6 +3,8 @@ cannot evaluate exactly (here gblinear, trained with libxgboost through ctypes) 
 libxgboost with a log line saying why, and config.json's "runtime" forces either."""
 import ctypes
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -90,7 +92,6 @@ def test_config_runtime_native_refuses_a_model_it_cannot_run(start_server, model
 
 
 def test_dynamic_batching_answers_each_request_with_its_own_rows(start_server, model_repo):
-    from concurrent.futures import ThreadPoolExecutor
     config_path = model_repo / "breast_cancer" / "config.json"
     config = json.loads(config_path.read_text())
     config["dynamic_batching"] = {"max_queue_delay_microseconds": 2000, "preferred_batch_size": 8}
@@ -110,7 +111,6 @@ def test_dynamic_batching_answers_each_request_with_its_own_rows(start_server, m
     metrics = requests.get(server.url + "/metrics").text
 
     def value(name):
-        import re
         match = re.search(rf'^{name}{{[^}}]*model="breast_cancer"[^}}]*}} (\S+)$', metrics, re.M)
         assert match, name
         return float(match.group(1))
