@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,13 @@ namespace {
 constexpr std::chrono::milliseconds kLingerTimeout{1000};
 constexpr size_t kDiscardBufferBytes = 4096;
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+// The read buffer: Beast reads into its free space, at least 512 bytes, and the
+// parser empties it as it goes, so without room made ahead a body arrives 512
+// bytes per recvmsg. Room is made for the announced body, up to kMaxReadBytes
+// per read; a connection keeps at most kKeptReadBufferBytes between requests.
+constexpr size_t kInitialReadBufferBytes = 4096;
+constexpr size_t kMaxReadBytes = 1 << 20;
+constexpr size_t kKeptReadBufferBytes = 64 << 10;
 
 }  // namespace
 
@@ -127,6 +135,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadHeader() {
     if (server_->draining()) return Close();
+    if (buffer_.capacity() > kKeptReadBufferBytes && buffer_.size() == 0) buffer_.shrink_to_fit();
+    if (buffer_.capacity() < kInitialReadBufferBytes) buffer_.reserve(kInitialReadBufferBytes);
     parser_.emplace();
     parser_->header_limit(limits().max_header_bytes);
     parser_->body_limit(limits().max_body_bytes);
@@ -147,6 +157,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                   " bytes (--max-body-bytes)");
       }
       parser_->get().body().reserve(*length + kBodyPadding);
+      buffer_.reserve(std::min<uint64_t>(*length, kMaxReadBytes));
     }
     stream_.expires_after(limits().read_timeout);
     if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue") &&
