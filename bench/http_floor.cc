@@ -1,4 +1,4 @@
-// The transport's floor: inferd's HTTP server (http::Server, Boost.Beast) answering
+// The transport's floor: inferd's HTTP server (http::Server, epoll + Beast's parser) answering
 // every request with a fixed V2 reply, no parsing, no model. bench/load.py runs it
 // beside nginx's static reply to show how much of inferd's time is the transport.
 //   build/http_floor PORT THREADS
