@@ -68,6 +68,10 @@ def main():
     drift = (sum(last) / len(last)) / (sum(first) / len(first)) - 1
     print(f"mean RSS first minute {sum(first) / len(first) / 1024:.1f} MB, last minute "
           f"{sum(last) / len(last) / 1024:.1f} MB: {drift * 100:+.1f}%")
+    steady = [kb for t, kb in samples if t > 60]
+    if steady:
+        print(f"after the first minute: {min(steady) / 1024:.1f}-{max(steady) / 1024:.1f} MB "
+              f"({(max(steady) / min(steady) - 1) * 100:.1f}% apart)")
     for t, kb in samples[::max(1, len(samples) // 20)]:
         print(f"  t={t:6.0f}s  {kb / 1024:6.1f} MB")
     shutil.rmtree(tmp)
