@@ -23,5 +23,23 @@ TEST(LivePerformanceTest, WindowsByRowsAndTime) {
   EXPECT_EQ(live.AddFeedback("p3", {1, 2}).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LivePerformanceTest, RemembersTheMostRecentCapacityPredictions) {
+  ManualClock clock(0);
+  // 16 shards of 4 slots: at most 64 predictions, the oldest of a shard go first.
+  LivePerformance live(nullptr, {.capacity = 64}, &clock);
+  for (int i = 0; i < 1000; ++i) {
+    live.Remember("p" + std::to_string(i), "m", 1, "regression", {static_cast<float>(i)}, 1);
+  }
+  int remembered = 0;
+  for (int i = 0; i < 1000; ++i) {
+    Status s = live.AddFeedback("p" + std::to_string(i), {0});
+    if (s.ok()) ++remembered;
+    else EXPECT_EQ(s.code(), StatusCode::kNotFound);
+    if (i >= 990) EXPECT_TRUE(s.ok()) << i;  // the newest are always there
+  }
+  EXPECT_GT(remembered, 32);
+  EXPECT_LE(remembered, 64);
+}
+
 }  // namespace
 }  // namespace inferd::monitor
