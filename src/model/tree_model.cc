@@ -296,12 +296,36 @@ inline const TreeModel::Node* Step(const TreeModel::Node* nodes, const TreeModel
 
 inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
 
+constexpr size_t kTreesTogether = 4;
+
 }  // namespace
 
 void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) const {
   const Node* nodes = nodes_.data();
   const int64_t width = info_.num_features;
-  for (size_t t = 0; t < roots_.size(); ++t) {
+  size_t first = 0;
+  if (num_rows == 1) {
+    // One row: kTreesTogether trees walk together, so that as many independent
+    // chains of loads are in flight (deep trees live in L2, where each level
+    // waits for the last: 500 trees of depth 8, 12.2 -> 6.9 us; eight trees
+    // measured 6.6 us there but slower on the demo model). A tree at its leaf
+    // stands still; values are added in tree order, as libxgboost adds them.
+    for (; first + kTreesTogether <= roots_.size(); first += kTreesTogether) {
+      const Node* n[kTreesTogether];
+      for (size_t k = 0; k < kTreesTogether; ++k) n[k] = nodes + roots_[first + k];
+      bool walking = true;
+      while (walking) {
+        walking = false;
+        for (size_t k = 0; k < kTreesTogether; ++k) {
+          const bool leaf = IsLeaf(n[k]);
+          n[k] = leaf ? n[k] : Step(nodes, n[k], rows);
+          walking |= !leaf;
+        }
+      }
+      for (size_t k = 0; k < kTreesTogether; ++k) margins[groups_[first + k]] += n[k]->value;
+    }
+  }
+  for (size_t t = first; t < roots_.size(); ++t) {
     float* margin = margins + groups_[t];
     const Node* root = nodes + roots_[t];
     int64_t r = 0;
