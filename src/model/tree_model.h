@@ -72,6 +72,7 @@ class TreeModel final : public Model {
   std::vector<Node> nodes_;      // every tree, depth-first, one after another
   std::vector<uint32_t> roots_;  // index of each tree's root in nodes_
   std::vector<int32_t> groups_;  // output group (class) of each tree
+  bool lockstep_rows_ = false;   // batches walk eight rows in lockstep (large models)
 };
 
 }  // namespace inferd::model
