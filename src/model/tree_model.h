@@ -5,9 +5,10 @@
 // up here the same way. Each tree is laid out depth-first in one flat array of
 // 12-byte nodes whose two children sit side by side, so a step down the tree is
 // one comparison and one add. Rows are evaluated in blocks of 64: one tree
-// walks every row of the block, two rows at a time, while its nodes are hot in
-// cache. (Four at a time, or eight rows or trees in lockstep branch-free to a
-// fixed depth, measured slower on the demo model: bench/README.md.)
+// walks every row of the block while its nodes are hot in cache, several walks
+// at once so that independent chains of loads overlap: two rows with early
+// exits on models that fit L1, eight rows in lockstep on larger ones; a single
+// row walks four trees at once (figures and what was dropped: bench/README.md).
 //
 // Results are libxgboost's bit for bit (float32): margins start at the base
 // score and add each tree's leaf in tree order in float, then the objective's
