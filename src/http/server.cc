@@ -61,6 +61,9 @@ constexpr size_t kMaxReadBytes = 1 << 20;
 constexpr size_t kKeptReadBufferBytes = 64 << 10;
 constexpr int kMaxEvents = 256;
 constexpr std::chrono::milliseconds kAcceptPause{100};
+// Reads that fill the buffer, in a row, before a connection lets the others
+// of its loop have a turn (it resumes right after them, not on a new edge).
+constexpr int kReadsPerTurn = 16;
 
 // Deadlines are checked this often: a quarter of the shortest timeout, within
 // [10 ms, 250 ms].
@@ -93,6 +96,9 @@ class Connection {
   void CheckDeadline(Clock::time_point now);
   // Closes the connection if it is waiting for a request (draining).
   void CloseIfIdle();
+  // Goes on reading where a turn ended (see kReadsPerTurn).
+  void Resume();
+  bool queued = false;  // in Loop::ready_
   bool closed() const { return state_ == State::kClosed; }
   int fd() const { return fd_; }
 
@@ -132,7 +138,9 @@ class Connection {
   size_t sent_ = 0;
   bool interim_ = false;      // writing "100 Continue": reading resumes after it
   bool keep_alive_ = true;    // after this reply
+  bool client_keep_alive_ = true;  // what the client asked for
   bool unread_input_ = false; // closing with input unread: linger first
+  bool http10_ = false;       // the request being answered was HTTP/1.0
 };
 
 // An event loop on one thread: an epoll set of its connections, a queue of
@@ -151,8 +159,12 @@ class Loop {
 
   Server::Impl* server() const { return server_; }
   Clock::time_point now() const { return now_; }
+  // After work that may take long (a handler), so deadlines start from now.
+  void Tick() { now_ = Clock::now(); }
   void Watch(Connection* conn);
   void Forget(Connection* conn);
+  // Queues a connection that still has input to be read after this batch.
+  void Later(Connection* conn);
 
   int listen_fd = -1;  // set on the accepting loop only
 
@@ -168,8 +180,10 @@ class Loop {
   Clock::time_point now_ = Clock::now();
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // freed after each batch
+  std::vector<Connection*> ready_;                   // to resume after this batch
   std::mutex adopted_mu_;
   std::vector<std::pair<int, bool>> adopted_;  // guarded by adopted_mu_
+  bool exited_ = false;                        // guarded by adopted_mu_: Run returned
   size_t next_loop_ = 0;                       // accepting loop: round robin
   std::optional<Clock::time_point> accept_paused_until_;
   char listen_tag_ = 0, wake_tag_ = 0;         // epoll data for the two fds
@@ -269,8 +283,14 @@ void Connection::CloseIfIdle() {
 // a new edge, so the loop goes back to epoll without a recv that would fail.
 // Requests are handled (and usually answered) inside Process, so pipelined
 // requests are served one after the other without recursion.
+void Connection::Resume() {
+  if (state_ == State::kReading) return Read(/*until_empty=*/true);
+  if (state_ == State::kLingering) Discard();
+}
+
 void Connection::Read(bool until_empty) {
-  while (state_ == State::kReading) {
+  for (int turn = 0; state_ == State::kReading; ++turn) {
+    if (turn == kReadsPerTurn) return loop_->Later(this);
     size_t room = kInitialReadBufferBytes;
     if (header_seen_) {
       if (auto length = parser_->content_length_remaining()) {
@@ -299,7 +319,16 @@ void Connection::Process() {
     beast::error_code ec;
     const size_t used = parser_->put(in_.data(), ec);
     in_.consume(used);
-    if (ec == bhttp::error::need_more) break;
+    if (ec == bhttp::error::need_more) {
+      // Beast bounds the request head by header_limit, but not a chunk's
+      // size line or the trailer: bound what waits unparsed the same way.
+      if (header_seen_ && in_.size() > limits().max_header_bytes) {
+        return SendError(400, "a chunk header or trailer exceeds " +
+                                  std::to_string(limits().max_header_bytes) +
+                                  " bytes (--max-header-bytes)");
+      }
+      break;
+    }
     if (ec) return OnParseError(ec);
     if (parser_->is_header_done() && !header_seen_) {
       OnHeader();
@@ -321,16 +350,12 @@ void Connection::Process() {
 void Connection::OnHeader() {
   header_seen_ = true;
   deadline_ = loop_->now() + limits().read_timeout;
+  // A Content-Length over the limit never gets here: the parser reports
+  // body_limit as soon as it reads the header (OnParseError: 413).
   if (auto length = parser_->content_length()) {
-    if (*length > limits().max_body_bytes) {
-      return SendError(413, "request body of " + std::to_string(*length) +
-                                " bytes exceeds the limit of " +
-                                std::to_string(limits().max_body_bytes) +
-                                " bytes (--max-body-bytes)");
-    }
     parser_->get().body().reserve(*length + kBodyPadding);
   }
-  if (!parser_->is_done() &&
+  if (!parser_->is_done() && parser_->get().version() >= 11 &&
       beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
     SendInterim(kContinue);
   }
@@ -368,21 +393,26 @@ void Connection::Dispatch() {
     response = loop_->server()->handler()(request);
   } catch (const std::exception& e) {
     spdlog::error("handler failed on {} {}: {}", request.method, request.Path(), e.what());
-    response.status = 500;
-    response.body = JsonError("internal error");
+    response = {.status = 500, .body = JsonError("internal error")};
+  } catch (...) {
+    spdlog::error("handler failed on {} {}: unknown exception", request.method, request.Path());
+    response = {.status = 500, .body = JsonError("internal error")};
   }
+  loop_->Tick();
   if (request.method == "HEAD") {
     // The length of what GET would send, without the body.
+    std::erase_if(response.headers,
+                  [](const auto& h) { return beast::iequals(h.first, "Content-Length"); });
     response.headers.emplace_back("Content-Length", std::to_string(response.body.size()));
     response.body.clear();
   }
   ResetParser();
-  // An HTTP/1.0 client keeps the connection only when told so.
-  if (keep_alive && message.version() < 11) response.headers.emplace_back("Connection", "keep-alive");
+  http10_ = message.version() < 11;
   Send(std::move(response), keep_alive);
 }
 
 void Connection::Send(Response response, bool keep_alive) {
+  client_keep_alive_ = keep_alive;
   keep_alive_ = keep_alive && !loop_->server()->draining();
   head_.clear();
   head_ += "HTTP/1.1 ";
@@ -404,7 +434,11 @@ void Connection::Send(Response response, bool keep_alive) {
     head_ += "\r\nContent-Length: ";
     AppendNumber(&head_, response.body.size());
   }
-  if (!keep_alive_) head_ += "\r\nConnection: close";
+  if (!keep_alive_) {
+    head_ += "\r\nConnection: close";
+  } else if (http10_) {
+    head_ += "\r\nConnection: keep-alive";  // HTTP/1.0 closes unless told so
+  }
   head_ += "\r\n\r\n";
   body_ = std::move(response.body);
   sent_ = 0;
@@ -466,7 +500,12 @@ void Connection::OnWritten() {
     return;
   }
   if (body_.capacity() > kKeptReadBufferBytes) std::string().swap(body_);
-  if (!keep_alive_) return unread_input_ ? LingerAndClose() : Close();
+  if (!keep_alive_ || loop_->server()->draining()) {
+    // Closing while the client may still send (an error cut its request, or a
+    // drain cut a keep-alive connection): linger so that it reads this reply
+    // rather than a reset.
+    return unread_input_ || client_keep_alive_ || in_.size() > 0 ? LingerAndClose() : Close();
+  }
   state_ = State::kReading;
   deadline_ = loop_->now() + limits().idle_timeout;
 }
@@ -483,7 +522,8 @@ void Connection::LingerAndClose() {
 
 void Connection::Discard() {
   char sink[4096];
-  while (true) {
+  for (int turn = 0;; ++turn) {
+    if (turn == kReadsPerTurn) return loop_->Later(this);
     ssize_t n = ::recv(fd_, sink, sizeof sink, 0);
     if (n > 0) continue;
     if (n < 0 && errno == EINTR) continue;
@@ -532,9 +572,14 @@ void Loop::Wake() {
 void Loop::Adopt(int fd, bool over_limit) {
   {
     std::lock_guard lock(adopted_mu_);
-    adopted_.emplace_back(fd, over_limit);
+    if (!exited_) {
+      adopted_.emplace_back(fd, over_limit);
+      return Wake();
+    }
   }
-  Wake();
+  // This loop has drained and returned (a shutdown raced the accept).
+  ::close(fd);
+  server_->Closed();
 }
 
 void Loop::Watch(Connection* conn) {
@@ -544,9 +589,16 @@ void Loop::Watch(Connection* conn) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, conn->fd(), &event);
 }
 
+void Loop::Later(Connection* conn) {
+  if (conn->queued) return;
+  conn->queued = true;
+  ready_.push_back(conn);
+}
+
 // Unlinks a closed connection; it is freed after the current batch of events,
 // which may still name it.
 void Loop::Forget(Connection* conn) {
+  if (conn->queued) std::erase(ready_, conn);
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd(), nullptr);
   ::shutdown(conn->fd(), SHUT_RDWR);
   const size_t i = conn->index;
@@ -624,8 +676,10 @@ void Loop::Run() {
   bool drained = false;
   epoll_event events[kMaxEvents];
   while (true) {
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_sweep - now_);
-    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    const auto wait = ready_.empty()
+                          ? std::chrono::ceil<std::chrono::milliseconds>(next_sweep - now_).count()
+                          : 0;
+    int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, static_cast<int>(std::max<int64_t>(0, wait)));
     now_ = Clock::now();
     for (int i = 0; i < n; ++i) {
       void* tag = events[i].data.ptr;
@@ -639,6 +693,13 @@ void Loop::Run() {
         auto* conn = static_cast<Connection*>(tag);
         if (!conn->closed()) conn->OnEvent(events[i].events);
       }
+    }
+    // Connections whose turn ended with input left, in the order they queued.
+    std::vector<Connection*> ready;
+    ready.swap(ready_);
+    for (Connection* conn : ready) {
+      conn->queued = false;
+      if (!conn->closed()) conn->Resume();
     }
     closed_.clear();
     if (server_->draining()) {
@@ -660,7 +721,12 @@ void Loop::Run() {
         while (!connections_.empty()) connections_.back()->CheckDeadline(Clock::time_point::max());
         closed_.clear();
       }
-      if (connections_.empty()) return;
+      if (connections_.empty()) {
+        std::lock_guard lock(adopted_mu_);
+        if (!adopted_.empty()) continue;  // one last hand-over to close first
+        exited_ = true;
+        return;
+      }
     }
     if (accept_paused_until_ && now_ >= *accept_paused_until_) {
       accept_paused_until_.reset();

@@ -118,6 +118,27 @@ def test_expect_100_continue_gets_the_interim_reply_first(server):
         assert status == 200, body
 
 
+def test_http10_gets_no_interim_reply(server):
+    s, reader = connect(server)
+    with s:
+        s.sendall(post(b"", version=b"1.0", extra=b"Expect: 100-continue\r\n").replace(
+            b"Content-Length: 0", b"Content-Length: %d" % len(BODY)))
+        time.sleep(0.2)
+        s.sendall(BODY)
+        status, _, body = reader.response()
+        assert status == 200, body  # the first thing sent back is the reply itself
+
+
+def test_endless_chunk_header_is_cut_off(start_server):
+    server = start_server("--max-header-bytes", "2048")
+    s, reader = connect(server)
+    with s:
+        s.sendall(b"POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n5;" + b"x" * 8192)
+        status, _, body = reader.response()
+        assert status == 400 and "--max-header-bytes" in json.loads(body)["error"]
+
+
 def test_http10_keeps_the_connection_only_when_asked(server):
     s, reader = connect(server)
     with s:
@@ -134,6 +155,9 @@ def test_head_gets_the_length_without_a_body(server):
     s, reader = connect(server)
     with s:
         s.sendall(b"HEAD /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+        while b"\r\n\r\n" not in reader.buf:
+            reader._fill()
+        assert reader.buf.lower().count(b"content-length:") == 1
         status, headers, _ = reader.response(head_only=True)
         assert int(headers["content-length"]) > 0
         # Nothing else was sent: the next reply starts right after the head.
