@@ -73,6 +73,11 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Prediction records held in memory; more are dropped and counted")
       ->envname("INFERD_LOG_QUEUE_SIZE")->check(CLI::Range(size_t{1}, size_t{1} << 26))
       ->capture_default_str();
+  serve->add_option("--log-queue-bytes", f->prediction_log.queue_max_bytes,
+                    "Memory the prediction records held in memory may take; more are dropped "
+                    "and counted")
+      ->envname("INFERD_LOG_QUEUE_BYTES")->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 34))
+      ->capture_default_str();
   serve->add_option("--spool-dir", f->spool_dir,
                     "Where prediction records wait while the store is down")
       ->envname("INFERD_SPOOL_DIR")->capture_default_str();

@@ -93,13 +93,21 @@ bool PredictionLog::Sampled() const {
   return std::uniform_real_distribution<double>(0, 1)(ThreadRandom()) < options_.sample_rate;
 }
 
+uint64_t RecordBytes(const PredictionRecord& record) {
+  return sizeof(PredictionRecord) + record.id.size() + record.model.size() + record.kind.size() +
+         sizeof(float) * (record.inputs.size() + record.outputs.size());
+}
+
 void PredictionLog::Record(PredictionRecord record) {
+  const uint64_t bytes = RecordBytes(record);
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= options_.queue_capacity) {
+    if (queue_.size() >= options_.queue_capacity ||
+        queued_bytes_ + bytes > options_.queue_max_bytes) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    queued_bytes_ += bytes;
     queue_.push_back(std::move(record));
     if (queue_.size() < options_.batch_size) return;
   }
@@ -138,6 +146,7 @@ void PredictionLog::Run() {
       cv_.wait_for(lock, options_.flush_interval,
                    [this] { return stop_ || queue_.size() >= options_.batch_size; });
       while (!queue_.empty() && batch.size() < options_.batch_size) {
+        queued_bytes_ -= RecordBytes(queue_.front());
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

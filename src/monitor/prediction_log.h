@@ -7,8 +7,9 @@
 // spool file instead, and the writer keeps spooling until a ping succeeds;
 // then it replays the spool (InsertMany skips ids already stored, so a replay
 // never counts a record twice) and truncates it. Limits, both documented in
-// README.md: `queue_capacity` records in memory and `spool_max_bytes` on disk;
-// past them records are dropped and counted.
+// README.md: `queue_capacity` records and `queue_max_bytes` of them in memory
+// (a 64-row record is ~20x a 1-row one, so a count alone bounds no memory),
+// and `spool_max_bytes` on disk; past them records are dropped and counted.
 //
 // Thread-safety: Record and stats may be called from any thread.
 #pragma once
@@ -44,6 +45,9 @@ struct PredictionRecord {
   std::vector<float> outputs;  // rows x (outputs.size() / rows)
 };
 
+// The memory a queued record holds, as counted against queue_max_bytes.
+uint64_t RecordBytes(const PredictionRecord& record);
+
 // The store document of a record (without its id): {model, version, time,
 // latency_us, inputs: {shape, data}, outputs: {shape, data}}.
 std::string RecordToJson(const PredictionRecord& record);
@@ -63,6 +67,7 @@ class PredictionLog {
   struct Options {
     double sample_rate = 1.0;        // share of inferences recorded
     size_t queue_capacity = 100'000;
+    uint64_t queue_max_bytes = 32ull << 20;  // of records waiting in memory (RecordBytes)
     size_t batch_size = 500;
     std::chrono::milliseconds flush_interval{200};
     std::chrono::milliseconds retry_interval{1000};  // between pings while the store is down
@@ -101,6 +106,7 @@ class PredictionLog {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PredictionRecord> queue_;  // guarded by mu_
+  uint64_t queued_bytes_ = 0;          // guarded by mu_: RecordBytes of queue_
   bool stop_ = false;                   // guarded by mu_
   bool busy_ = false;                   // guarded by mu_: the writer holds a batch
 
