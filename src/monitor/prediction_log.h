@@ -67,7 +67,7 @@ class PredictionLog {
   struct Options {
     double sample_rate = 1.0;        // share of inferences recorded
     size_t queue_capacity = 100'000;
-    uint64_t queue_max_bytes = 32ull << 20;  // of records waiting in memory (RecordBytes)
+    uint64_t queue_max_bytes = 16ull << 20;  // of records waiting in memory (RecordBytes)
     size_t batch_size = 500;
     std::chrono::milliseconds flush_interval{200};
     std::chrono::milliseconds retry_interval{1000};  // between pings while the store is down
@@ -107,6 +107,7 @@ class PredictionLog {
   std::condition_variable cv_;
   std::deque<PredictionRecord> queue_;  // guarded by mu_
   uint64_t queued_bytes_ = 0;          // guarded by mu_: RecordBytes of queue_
+  uint64_t peak_queued_bytes_ = 0;     // guarded by mu_: since the last drained backlog
   bool stop_ = false;                   // guarded by mu_
   bool busy_ = false;                   // guarded by mu_: the writer holds a batch
 
