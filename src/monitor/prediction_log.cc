@@ -1,6 +1,5 @@
 #include "monitor/prediction_log.h"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -94,11 +93,6 @@ bool PredictionLog::Sampled() const {
   return std::uniform_real_distribution<double>(0, 1)(ThreadRandom()) < options_.sample_rate;
 }
 
-namespace {
-// A queue that held more than this, once drained, is followed by malloc_trim.
-constexpr uint64_t kTrimAfterBacklogBytes = 4 << 20;
-}  // namespace
-
 uint64_t RecordBytes(const PredictionRecord& record) {
   return sizeof(PredictionRecord) + record.id.size() + record.model.size() + record.kind.size() +
          sizeof(float) * (record.inputs.size() + record.outputs.size());
@@ -114,7 +108,6 @@ void PredictionLog::Record(PredictionRecord record) {
       return;
     }
     queued_bytes_ += bytes;
-    peak_queued_bytes_ = std::max(peak_queued_bytes_, queued_bytes_);
     queue_.push_back(std::move(record));
     if (queue_.size() < options_.batch_size) return;
   }
@@ -170,18 +163,10 @@ void PredictionLog::Run() {
       }
     }
     if (!batch.empty()) WriteBatch(std::move(batch));
-    bool trim = false;
     {
       std::lock_guard lock(mu_);
       busy_ = false;
-      // A backlog has drained: give its memory back (glibc keeps freed heap,
-      // so a lag once would otherwise stay in the resident set for good).
-      if (queue_.empty() && peak_queued_bytes_ > kTrimAfterBacklogBytes) {
-        peak_queued_bytes_ = 0;
-        trim = true;
-      }
     }
-    if (trim) malloc_trim(0);
     cv_.notify_all();
     if (stopping) return;
   }

@@ -107,7 +107,6 @@ class PredictionLog {
   std::condition_variable cv_;
   std::deque<PredictionRecord> queue_;  // guarded by mu_
   uint64_t queued_bytes_ = 0;          // guarded by mu_: RecordBytes of queue_
-  uint64_t peak_queued_bytes_ = 0;     // guarded by mu_: since the last drained backlog
   bool stop_ = false;                   // guarded by mu_
   bool busy_ = false;                   // guarded by mu_: the writer holds a batch
 
