@@ -5,7 +5,6 @@
 #include <utility>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -114,7 +113,7 @@ class Connection {
   void Process();
   void OnHeader();
   void Dispatch();
-  void Send(Response response, bool keep_alive);
+  void Send(Response response, bool keep_alive, bool head_only = false);
   void SendError(int status, const std::string& message);
   void SendInterim(std::string_view bytes);
   void Write();
@@ -278,16 +277,16 @@ void Connection::CloseIfIdle() {
   if (state_ == State::kReading && !header_seen_ && in_.size() == 0) Close();
 }
 
-// Reads what the socket holds, handling each complete request. A read that
-// does not fill the room offered has drained the socket: the next bytes bring
-// a new edge, so the loop goes back to epoll without a recv that would fail.
-// Requests are handled (and usually answered) inside Process, so pipelined
-// requests are served one after the other without recursion.
 void Connection::Resume() {
   if (state_ == State::kReading) return Read(/*until_empty=*/true);
   if (state_ == State::kLingering) Discard();
 }
 
+// Reads what the socket holds, handling each complete request. A read that
+// does not fill the room offered has drained the socket: the next bytes bring
+// a new edge, so the loop goes back to epoll without a recv that would fail.
+// Requests are handled (and usually answered) inside Process, so pipelined
+// requests are served one after the other without recursion.
 void Connection::Read(bool until_empty) {
   for (int turn = 0; state_ == State::kReading; ++turn) {
     if (turn == kReadsPerTurn) return loop_->Later(this);
@@ -399,19 +398,14 @@ void Connection::Dispatch() {
     response = {.status = 500, .body = JsonError("internal error")};
   }
   loop_->Tick();
-  if (request.method == "HEAD") {
-    // The length of what GET would send, without the body.
-    std::erase_if(response.headers,
-                  [](const auto& h) { return beast::iequals(h.first, "Content-Length"); });
-    response.headers.emplace_back("Content-Length", std::to_string(response.body.size()));
-    response.body.clear();
-  }
   ResetParser();
   http10_ = message.version() < 11;
-  Send(std::move(response), keep_alive);
+  Send(std::move(response), keep_alive, /*head_only=*/request.method == "HEAD");
 }
 
-void Connection::Send(Response response, bool keep_alive) {
+// `head_only` (a HEAD request): the head, with the length of the body a GET
+// would get, and no body.
+void Connection::Send(Response response, bool keep_alive, bool head_only) {
   client_keep_alive_ = keep_alive;
   keep_alive_ = keep_alive && !loop_->server()->draining();
   head_.clear();
@@ -422,18 +416,14 @@ void Connection::Send(Response response, bool keep_alive) {
   head_.append(reason.data(), reason.size());
   head_ += "\r\nServer: inferd\r\nContent-Type: ";
   head_ += response.content_type;
-  bool has_length = false;
   for (const auto& [name, value] : response.headers) {
-    has_length = has_length || beast::iequals(name, "Content-Length");
     head_ += "\r\n";
     head_ += name;
     head_ += ": ";
     head_ += value;
   }
-  if (!has_length) {
-    head_ += "\r\nContent-Length: ";
-    AppendNumber(&head_, response.body.size());
-  }
+  head_ += "\r\nContent-Length: ";
+  AppendNumber(&head_, response.body.size());
   if (!keep_alive_) {
     head_ += "\r\nConnection: close";
   } else if (http10_) {
@@ -441,6 +431,7 @@ void Connection::Send(Response response, bool keep_alive) {
   }
   head_ += "\r\n\r\n";
   body_ = std::move(response.body);
+  if (head_only) body_.clear();
   sent_ = 0;
   interim_ = false;
   state_ = State::kWriting;
