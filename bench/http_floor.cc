@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   static const std::string kReply =
       R"({"model_name":"breast_cancer","model_version":"1","outputs":[{"name":"output__0",)"
       R"("datatype":"FP32","shape":[1],"data":[0.00834]}]})";
-  auto server = inferd::http::Server::Create(options, [](inferd::http::Request&) {
+  auto server = inferd::http::Server::Create(
+      options, [](inferd::http::Request&,
+                  inferd::http::Responder&) -> std::optional<inferd::http::Response> {
     inferd::http::Response response;
     response.status = 200;
     response.body = kReply;

@@ -12,7 +12,7 @@ inferd::monitor::ServerMetrics metrics(&registry);
 
 void BM_RecordInference(benchmark::State& state) {
   for (auto _ : state) {
-    metrics.RecordInference(metrics.Model("breast_cancer", 1), true, 1, 250, 40);
+    metrics.RecordInference(metrics.Model("breast_cancer", 1), inferd::monitor::Protocol::kRestV2, 1, 250, 40);
     metrics.Http("/v2/models/{model}/infer", 200)->Add();
   }
 }

@@ -26,6 +26,9 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
       ->envname("INFERD_HOST")->capture_default_str();
   serve->add_option("--port", f->server.port, "Port to listen on (0: any free port)")
       ->envname("INFERD_PORT")->capture_default_str();
+  serve->add_option("--grpc-port", f->grpc_port,
+                    "KServe V2 gRPC port (0: any free port, -1: no gRPC)")
+      ->envname("INFERD_GRPC_PORT")->check(CLI::Range(-1, 65535))->capture_default_str();
   serve->add_option("--model-repository", f->model_repository,
                     "Serve a folder of <model>/<version>/model.json (Triton layout) instead of "
                     "the registry in --store")
@@ -53,6 +56,14 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--max-batch-size", f->max_batch_size,
                     "Rows per inference request unless a model's config.json says otherwise")
       ->envname("INFERD_MAX_BATCH_SIZE")->check(CLI::Range(int64_t{1}, int64_t{1} << 24))
+      ->capture_default_str();
+  serve->add_option("--worker-threads", f->workers.threads,
+                    "Threads for work that waits (store I/O, model loads, artifact transfers, "
+                    "batching delays), kept off the I/O threads")
+      ->envname("INFERD_WORKER_THREADS")->check(CLI::Range(1, 1024))->capture_default_str();
+  serve->add_option("--worker-queue", f->workers.max_queued,
+                    "Requests waiting for a worker thread; past it they get 503 with Retry-After")
+      ->envname("INFERD_WORKER_QUEUE")->check(CLI::Range(size_t{1}, size_t{1} << 20))
       ->capture_default_str();
   serve->add_option("--idle-timeout-ms", f->idle_timeout_ms,
                     "Close a connection that sends no complete request headers for this long")

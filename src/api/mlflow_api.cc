@@ -527,16 +527,24 @@ void AddMlflowRoutes(const ServiceContext& context, Router* router) {
       {"DELETE", "model-versions/delete-tag", &MlflowApi::DeleteVersionTag, true},
       {"GET", "model-versions/get-download-uri", &MlflowApi::DownloadUri, false},
   };
+  // Every route reads or writes the store: all run on workers.
+  constexpr Runs kWorker = Runs::kOnWorker;
   for (const Route& r : routes) {
-    router->Add(r.method, std::string(kPrefix) + r.path,
-                [api, r](auto& request, auto&) { return api->Call(request, r.handler, r.mutating); });
+    router->Add(
+        r.method, std::string(kPrefix) + r.path,
+        [api, r](auto& request, auto&) { return api->Call(request, r.handler, r.mutating); },
+        kWorker);
   }
   const std::string artifact = std::string(kArtifacts) + "/{path...}";
-  router->Add("PUT", artifact, [api](auto& request, auto& p) { return api->Upload(request, p); });
-  router->Add("GET", artifact, [api](auto&, auto& p) { return api->Download(p); });
-  router->Add("DELETE", artifact,
-              [api](auto& request, auto& p) { return api->DeleteArtifact(request, p); });
-  router->Add("GET", std::string(kArtifacts), [api](auto& request, auto&) { return api->List(request); });
+  router->Add(
+      "PUT", artifact, [api](auto& request, auto& p) { return api->Upload(request, p); }, kWorker);
+  router->Add("GET", artifact, [api](auto&, auto& p) { return api->Download(p); }, kWorker);
+  router->Add(
+      "DELETE", artifact,
+      [api](auto& request, auto& p) { return api->DeleteArtifact(request, p); }, kWorker);
+  router->Add(
+      "GET", std::string(kArtifacts), [api](auto& request, auto&) { return api->List(request); },
+      kWorker);
 }
 
 }  // namespace inferd::api

@@ -19,8 +19,14 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 
 }  // namespace
 
-void Router::Add(std::string method, std::string_view pattern, RouteFn fn) {
-  Route route{std::move(method), std::string(pattern), {}, std::move(fn)};
+void Router::Add(std::string method, std::string_view pattern, RouteFn fn,
+                 OnWorkerIf on_worker) {
+  Add(std::move(method), pattern, std::move(fn), Runs::kInline);
+  routes_.back().on_worker = std::move(on_worker);
+}
+
+void Router::Add(std::string method, std::string_view pattern, RouteFn fn, Runs runs) {
+  Route route{std::move(method), std::string(pattern), {}, std::move(fn), runs, nullptr};
   for (std::string_view part : SplitPath(pattern)) {
     Segment segment{Segment::Kind::kLiteral, std::string(part)};
     if (part == "{path...}") segment = {Segment::Kind::kRest, ""};
@@ -36,7 +42,7 @@ void Router::Add(std::string method, std::string_view pattern, RouteFn fn) {
   routes_.push_back(std::move(route));
 }
 
-bool Router::Match(const Route& route, const std::vector<std::string_view>& parts,
+bool Router::Matches(const Route& route, const std::vector<std::string_view>& parts,
                    PathParams* params) {
   const bool rest = !route.segments.empty() && route.segments.back().kind == Segment::Kind::kRest;
   if (rest ? parts.size() < route.segments.size() : route.segments.size() != parts.size()) {
@@ -61,31 +67,51 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& part
   return true;
 }
 
-http::Response Router::Dispatch(http::Request& request, std::string_view* matched,
-                                PathParams* matched_params) const {
-  if (matched) *matched = "unmatched";
+Router::Match Router::Find(const http::Request& request) const {
+  Match found;
   const std::vector<std::string_view> parts = SplitPath(request.Path());
-  std::string allowed;
   for (const Route& route : routes_) {
     PathParams params;
-    if (!Match(route, parts, &params)) continue;
-    if (matched) *matched = route.pattern;
-    if (matched_params) *matched_params = params;
-    if (route.method == request.method) return route.fn(request, params);
-    if (allowed.find(route.method) == std::string::npos) {
-      allowed += allowed.empty() ? route.method : ", " + route.method;
+    if (!Matches(route, parts, &params)) continue;
+    found.pattern = route.pattern;
+    found.params = params;
+    if (route.method == request.method) {
+      found.route = &route;
+      return found;
+    }
+    if (found.allowed.find(route.method) == std::string::npos) {
+      found.allowed += found.allowed.empty() ? route.method : ", " + route.method;
     }
   }
-  if (!allowed.empty()) {
+  return found;
+}
+
+bool Router::OnWorker(const Match& match) const {
+  if (match.route == nullptr) return false;
+  if (match.route->on_worker) return match.route->on_worker(match.params);
+  return match.route->runs == Runs::kOnWorker;
+}
+
+http::Response Router::Run(const Match& match, http::Request& request) const {
+  if (match.route != nullptr) return match.route->fn(request, match.params);
+  if (!match.allowed.empty()) {
     http::Response response = ErrorResponse(
         InvalidArgument("method " + request.method + " is not allowed on " +
-                        std::string(request.Path()) + "; use " + allowed));
+                        std::string(request.Path()) + "; use " + match.allowed));
     response.status = 405;
-    response.headers.emplace_back("Allow", allowed);
+    response.headers.emplace_back("Allow", match.allowed);
     return response;
   }
   return ErrorResponse(NotFound("no route for " + request.method + " " +
                                 std::string(request.Path())));
+}
+
+http::Response Router::Dispatch(http::Request& request, std::string_view* route,
+                                PathParams* params) const {
+  const Match match = Find(request);
+  if (route) *route = match.pattern;
+  if (params) *params = match.params;
+  return Run(match, request);
 }
 
 }  // namespace inferd::api

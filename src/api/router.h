@@ -23,19 +23,40 @@ struct PathParams {
   std::string_view path;  // `{path...}`, still percent-encoded
 };
 
+// Where a route's work runs: on the I/O thread that read the request (fast
+// work that never waits) or on a worker (store I/O, model loads, artifact
+// transfers). A predicate decides per request for routes that usually run
+// inline but sometimes wait (inference on a batching model).
+enum class Runs { kInline, kOnWorker };
+using OnWorkerIf = std::function<bool(const PathParams&)>;
+
 class Router {
  public:
   using RouteFn = std::function<http::Response(http::Request&, const PathParams&)>;
 
-  void Add(std::string method, std::string_view pattern, RouteFn fn);
-  // Runs the matching route. `route`, when given, receives the matched
-  // pattern ("/v2/models/{model}/infer"), or "unmatched"; it stays valid for
-  // the router's lifetime.
-  // `params`, when given, receives the matched route's path parameters.
+  void Add(std::string method, std::string_view pattern, RouteFn fn, Runs runs = Runs::kInline);
+  void Add(std::string method, std::string_view pattern, RouteFn fn, OnWorkerIf on_worker);
+
+  struct Route;
+  // What a request matched. `params` point into the request's target.
+  struct Match {
+    const Route* route = nullptr;  // null: no route (Run answers 404 or 405)
+    std::string_view pattern = "unmatched";  // valid for the router's lifetime
+    PathParams params;
+    std::string allowed;  // methods allowed on the path when none matched
+  };
+  Match Find(const http::Request& request) const;
+  // Whether the matched route's work belongs on a worker thread.
+  bool OnWorker(const Match& match) const;
+  // Runs the matched route, or answers 404 / 405 (with Allow).
+  http::Response Run(const Match& match, http::Request& request) const;
+
+  // Find and Run. `route`, when given, receives the matched pattern
+  // ("/v2/models/{model}/infer"), or "unmatched"; it stays valid for the
+  // router's lifetime. `params`, when given, receives the path parameters.
   http::Response Dispatch(http::Request& request, std::string_view* route = nullptr,
                           PathParams* params = nullptr) const;
 
- private:
   struct Segment {
     enum class Kind { kLiteral, kModel, kVersion, kRest } kind;
     std::string literal;  // the literal, or a parameter's required suffix
@@ -45,8 +66,12 @@ class Router {
     std::string pattern;
     std::vector<Segment> segments;
     RouteFn fn;
+    Runs runs = Runs::kInline;
+    OnWorkerIf on_worker;  // when set, decides instead of `runs`
   };
-  static bool Match(const Route& route, const std::vector<std::string_view>& parts,
+
+ private:
+  static bool Matches(const Route& route, const std::vector<std::string_view>& parts,
                     PathParams* params);
 
   std::vector<Route> routes_;

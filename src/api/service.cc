@@ -1,16 +1,20 @@
 #include "api/service.h"
 
-#include <algorithm>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <random>
 
-#include "common/clock.h"
+#include "api/http_status.h"
+#include "common/bearer_token.h"
 #include "common/logging.h"
 
 namespace inferd::api {
 
 Service::Service(const ServiceContext& context)
-    : metrics_(context.metrics), access_log_sample_rate_(context.access_log_sample_rate) {
+    : metrics_(context.metrics),
+      executor_(context.executor),
+      access_log_sample_rate_(context.access_log_sample_rate) {
   AddV2Routes(context, &router_);
   if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
   AddV1Routes(context, &router_);
@@ -21,14 +25,55 @@ Service::Service(const ServiceContext& context)
 }
 
 http::Response Service::Handle(http::Request& request) const {
-  const auto start = std::chrono::steady_clock::now();
+  const TimePoint start = std::chrono::steady_clock::now();
   if (metrics_) metrics_->in_flight()->Add(1);
-  std::string_view route;
-  PathParams params;
-  http::Response response = router_.Dispatch(request, &route, &params);
+  const Router::Match match = router_.Find(request);
+  http::Response response = Run(match, request);
+  Finish(request, match, response, start);
+  return response;
+}
+
+std::optional<http::Response> Service::HandleAsync(http::Request& request,
+                                                   http::Responder& responder) const {
+  const TimePoint start = std::chrono::steady_clock::now();
+  if (metrics_) metrics_->in_flight()->Add(1);
+  const Router::Match match = router_.Find(request);
+  if (executor_ == nullptr || !router_.OnWorker(match)) {
+    http::Response response = Run(match, request);
+    Finish(request, match, response, start);
+    return response;
+  }
+  // The match points into the request, which moves: the worker matches again.
+  auto owned = std::make_shared<http::Request>(std::move(request));
+  Status queued = executor_->Submit([this, owned, responder, start] {
+    const Router::Match match = router_.Find(*owned);
+    http::Response response = Run(match, *owned);
+    Finish(*owned, match, response, start);
+    responder.Send(std::move(response));
+  });
+  if (queued.ok()) return std::nullopt;
+  http::Response response = ErrorResponse(queued);
+  response.headers.emplace_back("Retry-After", "1");
+  Finish(*owned, match, response, start);
+  return response;
+}
+
+http::Response Service::Run(const Router::Match& match, http::Request& request) const {
+  try {
+    return router_.Run(match, request);
+  } catch (const std::exception& e) {
+    spdlog::error("route {} failed: {}", match.pattern, e.what());
+  } catch (...) {
+    spdlog::error("route {} failed: unknown exception", match.pattern);
+  }
+  return ErrorResponse(Internal("internal error"));
+}
+
+void Service::Finish(const http::Request& request, const Router::Match& match,
+                     const http::Response& response, TimePoint start) const {
   if (metrics_) {
     metrics_->in_flight()->Add(-1);
-    metrics_->Http(route, response.status)->Add();
+    metrics_->Http(match.pattern, response.status)->Add();
   }
   thread_local std::mt19937_64 random(std::random_device{}());
   const bool sampled = access_log_sample_rate_ >= 1 ||
@@ -44,10 +89,9 @@ http::Response Service::Handle(http::Request& request) const {
                                   std::chrono::steady_clock::now() - start)
                                   .count(),
                .trace_id = trace_id,
-               .model = params.model,
-               .version = params.version});
+               .model = match.params.model,
+               .version = match.params.version});
   }
-  return response;
 }
 
 void AddMetricsRoutes(const ServiceContext& context, Router* router) {
@@ -65,77 +109,8 @@ void AddMetricsRoutes(const ServiceContext& context, Router* router) {
 }
 
 Status CheckAdmin(const ServiceContext& context, const http::Request& request) {
-  if (context.admin_token.empty()) return Status::Ok();
-  std::string_view header = request.Header("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.empty()) {
-    return Unauthenticated("this route needs an admin token: Authorization: Bearer <token>");
-  }
-  std::string_view token = header.starts_with(kBearer) ? header.substr(kBearer.size()) : "";
-  // Constant-time comparison: the time taken does not reveal the token.
-  unsigned char diff = token.size() != context.admin_token.size();
-  for (size_t i = 0; i < context.admin_token.size(); ++i) {
-    diff |= static_cast<unsigned char>(context.admin_token[i]) ^
-            static_cast<unsigned char>(i < token.size() ? token[i] : 0);
-  }
-  if (diff != 0) return PermissionDenied("the admin token is not valid");
-  return Status::Ok();
-}
-
-}  // namespace inferd::api
-
-namespace inferd::api {
-
-std::string KindOf(const model::ModelInfo& info) {
-  if (info.num_outputs > 1 || info.objective.starts_with("multi:")) return "multiclass";
-  if (info.objective.starts_with("binary:") || info.objective == "reg:logistic") return "binary";
-  return "regression";
-}
-
-std::string LogPrediction(const ServiceContext& context, const model::Servable& servable,
-                          const float* rows, int64_t num_rows, const std::vector<float>& outputs,
-                          int64_t latency_us) {
-  if (context.drift != nullptr) {
-    if (monitor::ModelDrift* window =
-            context.drift->For(servable.name, servable.version, servable.feature_names,
-                                servable.config.reference_dataset)) {
-      window->Observe(rows, num_rows);
-    }
-  }
-  if (context.prediction_drift != nullptr) {
-    if (monitor::ModelDrift* window =
-            context.prediction_drift->For(servable.name, servable.version, {"prediction"})) {
-      const int64_t classes = servable.model->info().num_outputs;
-      if (classes == 1) {
-        window->Observe(outputs.data(), num_rows);
-      } else {  // multi-class: the predicted class, as a category code
-        std::vector<float> predicted(num_rows);
-        for (int64_t r = 0; r < num_rows; ++r) {
-          const float* row = outputs.data() + r * classes;
-          predicted[r] = static_cast<float>(std::max_element(row, row + classes) - row);
-        }
-        window->Observe(predicted.data(), num_rows);
-      }
-    }
-  }
-  std::string id = monitor::NewPredictionId();
-  const std::string kind = KindOf(servable.model->info());
-  if (context.performance != nullptr) {
-    context.performance->Remember(id, servable.name, servable.version, kind, outputs, num_rows);
-  }
-  monitor::PredictionLog* log = context.prediction_log;
-  if (log == nullptr || !log->Sampled()) return id;
-  const int64_t features = servable.model->info().num_features;
-  log->Record({.id = id,
-               .model = servable.name,
-               .version = servable.version,
-               .time_ms = SystemClock::Get()->NowMillis(),
-               .latency_us = latency_us,
-               .kind = kind,
-               .rows = num_rows,
-               .inputs = std::vector<float>(rows, rows + num_rows * features),
-               .outputs = outputs});
-  return id;
+  return CheckBearerToken(context.admin_token, request.Header("Authorization"), "route",
+                          "Authorization");
 }
 
 }  // namespace inferd::api

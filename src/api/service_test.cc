@@ -14,8 +14,12 @@ class ServiceTest : public ::testing::Test {
   void SetUp() override {
     models_ = model::ModelRepository::Create({.source = &source_, .default_max_batch_size = 64});
     ASSERT_TRUE(models_->LoadAll().ok());
-    service_ = std::make_unique<Service>(
-        ServiceContext{.models = models_.get(), .health = &health_, .server_version = "test"});
+    inference_ = std::make_unique<serving::InferenceService>(
+        serving::InferenceService::Options{.models = models_.get()});
+    service_ = std::make_unique<Service>(ServiceContext{.models = models_.get(),
+                                                        .health = &health_,
+                                                        .server_version = "test",
+                                                        .inference = inference_.get()});
   }
 
   http::Response Call(std::string method, std::string target, std::string body = "") {
@@ -29,6 +33,7 @@ class ServiceTest : public ::testing::Test {
   model::DirectorySource source_{std::string(INFERD_TEST_DATA) + "/models"};
   std::unique_ptr<model::ModelRepository> models_;
   Health health_;
+  std::unique_ptr<serving::InferenceService> inference_;
   std::unique_ptr<Service> service_;
 };
 

@@ -2,7 +2,6 @@
 // given as arrays of numbers or as objects keyed by feature name.
 #include <simdjson.h>
 
-#include <chrono>
 #include <algorithm>
 #include <limits>
 
@@ -145,35 +144,22 @@ class V1Api {
   }
 
   http::Response Predict(const http::Request& request, const PathParams& params) const {
-    const auto start = std::chrono::steady_clock::now();
-    auto servable = context_.models->Get(params.model, "");
+    auto servable = inference().Find(params.model, "");
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
     size_t num_rows = 0;
     auto rows = ParseInstances(request, s, &num_rows);
-    if (!rows.ok()) return Reject(s, rows.status());
-    std::vector<float> predictions;
-    const auto compute_start = std::chrono::steady_clock::now();
-    int64_t executions = 0;
-    if (auto st = s.Predict(rows->data(), static_cast<int64_t>(num_rows), &predictions,
-                            &executions);
-        !st.ok()) {
-      return Reject(s, st);
-    }
-    const auto compute_end = std::chrono::steady_clock::now();
-    const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now() - start)
-                                   .count();
-    if (context_.metrics) {
-      context_.metrics->RecordInference(
-          context_.metrics->Model(s.name, s.version), /*v2=*/false,
-          static_cast<int64_t>(num_rows), latency_us,
-          std::chrono::duration_cast<std::chrono::microseconds>(compute_end - compute_start)
-              .count(),
-          executions);
-    }
-    const std::string prediction_id = LogPrediction(
-        context_, s, rows->data(), static_cast<int64_t>(num_rows), predictions, latency_us);
+    if (!rows.ok()) return ErrorResponse(inference().Reject(s, rows.status()));
+    serving::InferRequest infer;
+    serving::InferInput& input = infer.inputs.emplace_back();
+    input.name = s.config.input_name;
+    input.datatype = "FP32";
+    input.shape = {static_cast<int64_t>(num_rows), s.model->info().num_features};
+    input.data = std::move(rows).value();
+    auto inferred = inference().Infer(s, infer, serving::Protocol::kRestV1);
+    if (!inferred.ok()) return ErrorResponse(inferred.status());
+    const std::vector<float>& predictions = inferred->values;
+    const std::string& prediction_id = inferred->prediction_id;
     const int64_t per_row = s.model->info().num_outputs;
     std::string body;
     body.reserve(32 + predictions.size() * 12);
@@ -337,12 +323,7 @@ class V1Api {
   }
 
  private:
-  http::Response Reject(const model::Servable& s, const inferd::Status& status) const {
-    if (context_.metrics) {
-      context_.metrics->RecordFailure(s.name, s.version, HttpStatusFor(status.code()));
-    }
-    return ErrorResponse(status);
-  }
+  const serving::InferenceService& inference() const { return *context_.inference; }
 
   ServiceContext context_;
 };
@@ -353,14 +334,19 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
   auto api = std::make_shared<const V1Api>(context);
   router->Add("GET", "/v1/models", [api](auto&, auto&) { return api->List(); });
   router->Add("GET", "/v1/models/{model}", [api](auto&, auto& p) { return api->ModelStatus(p); });
+  // A version's first drift report may read its reference from the store.
   router->Add("GET", "/v1/models/{model}/drift",
-              [api](auto& request, auto& p) { return api->Drift(request, p); });
+              [api](auto& request, auto& p) { return api->Drift(request, p); }, Runs::kOnWorker);
   router->Add("GET", "/v1/models/{model}/performance",
               [api](auto&, auto& p) { return api->Performance(p); });
   router->Add("POST", "/v1/feedback",
-              [api](auto& request, auto&) { return api->Feedback(request); });
-  router->Add("POST", "/v1/models/{model}:predict",
-              [api](auto& request, auto& p) { return api->Predict(request, p); });
+              [api](auto& request, auto&) { return api->Feedback(request); }, Runs::kOnWorker);
+  router->Add(
+      "POST", "/v1/models/{model}:predict",
+      [api](auto& request, auto& p) { return api->Predict(request, p); },
+      [inference = context.inference](const PathParams& p) {
+        return inference->MayBlock(p.model, "");
+      });
 }
 
 }  // namespace inferd::api

@@ -427,4 +427,14 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
   return response;
 }
 
+http::Response EncodeInferResponse(const serving::InferResponse& response) {
+  std::vector<InferOutput> outputs;
+  outputs.reserve(response.outputs.size());
+  for (const serving::OutputTensor& output : response.outputs) {
+    outputs.push_back({output.name, output.shape, response.data(output), output.binary});
+  }
+  return EncodeInferResponse(response.model_name, response.model_version, response.id, outputs,
+                             response.prediction_id);
+}
+
 }  // namespace inferd::api

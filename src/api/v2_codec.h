@@ -18,35 +18,15 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "serving/inference.h"
 
 namespace inferd::api {
 
-struct InferInput {
-  std::string name;
-  std::string datatype;  // FP32, FP64, INT32 or INT64
-  std::vector<int64_t> shape;
-  std::vector<float> data;  // converted to float; JSON null becomes NaN (missing)
-  // FP32 binary data that sits 4-byte aligned in the request body is used where
-  // it lies, without a copy: `view` points at it (valid while the request
-  // lives) and `data` stays empty. Read the values through values()/count().
-  const float* view = nullptr;
-  size_t view_count = 0;
-
-  const float* values() const { return view ? view : data.data(); }
-  size_t count() const { return view ? view_count : data.size(); }
-};
-
-struct RequestedOutput {
-  std::string name;
-  bool binary = false;
-};
-
-struct InferRequest {
-  std::string id;
-  std::vector<InferInput> inputs;
-  std::vector<RequestedOutput> outputs;  // empty: every output
-  bool binary_data_output = false;       // request-level default for outputs
-};
+// The decoded request is protocol-neutral (serving/inference.h); the route
+// fills in the model name and version from the path.
+using serving::InferInput;
+using serving::InferRequest;
+using serving::RequestedOutput;
 
 // Parses `request.body`. `Inference-Header-Content-Length`, when present, gives
 // the size of the JSON header. Every error is InvalidArgument with a message
@@ -68,6 +48,9 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
                                    std::string_view id,
                                    const std::vector<InferOutput>& outputs,
                                    std::string_view prediction_id = "");
+
+// Encodes the one inference path's response (the outputs as it lists them).
+http::Response EncodeInferResponse(const serving::InferResponse& response);
 
 // "[2,30]", for messages.
 std::string ShapeToString(const std::vector<int64_t>& shape);

@@ -16,6 +16,7 @@
 
 #include "api/service.h"
 #include "common/json_writer.h"
+#include "grpc/grpc_server.h"
 #include "model/directory_source.h"
 #include "model/repository.h"
 #include "registry/registry.h"
@@ -273,8 +274,15 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
     if (!created.ok()) return Fail(created.status());
     prediction_log = std::move(created).value();
   }
+  // What the first inference of a version would read from the store is read
+  // when the version loads (the inference service is set below, before any load).
+  const inferd::serving::InferenceService* inference_ptr = nullptr;
   auto models = inferd::model::ModelRepository::Create(
-      {.source = source.get(), .default_max_batch_size = f.max_batch_size});
+      {.source = source.get(),
+       .default_max_batch_size = f.max_batch_size,
+       .on_built = [&inference_ptr](const inferd::model::Servable& servable) {
+         if (inference_ptr) inference_ptr->Prepare(servable);
+       }});
   const char* admin_token = std::getenv("INFERD_ADMIN_TOKEN");
   inferd::monitor::MetricsRegistry metrics_registry;
   inferd::monitor::ServerMetrics metrics(&metrics_registry);
@@ -315,6 +323,16 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
       });
   inferd::api::Health health;
   AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), &health);
+  inferd::serving::InferenceService inference({.models = models.get(),
+                                              .metrics = &metrics,
+                                              .drift = &drift,
+                                              .prediction_drift = &prediction_drift,
+                                              .performance = &performance,
+                                              .prediction_log = prediction_log.get()});
+  inference_ptr = &inference;
+  // Destroyed before the service: its last jobs still use it.
+  auto workers = inferd::serving::Executor::Create(f.workers);
+  if (!workers.ok()) return Fail(workers.status());
   inferd::api::Service service({
       .models = models.get(),
       .health = &health,
@@ -322,11 +340,12 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
       .store = store.get(),
       .registry = &registry,
       .admin_token = admin_token ? admin_token : "",
-      .prediction_log = prediction_log.get(),
       .metrics = &metrics,
       .drift = &drift,
       .prediction_drift = &prediction_drift,
       .performance = &performance,
+      .inference = &inference,
+      .executor = workers->get(),
       .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =
           [&](const std::string&) {
@@ -334,22 +353,40 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
           },
   });
   auto server = inferd::http::Server::Create(
-      f.server, [&service](inferd::http::Request& request) { return service.Handle(request); });
+      f.server, [&service](inferd::http::Request& request, inferd::http::Responder& responder) {
+        return service.HandleAsync(request, responder);
+      });
   if (!server.ok()) return Fail(server.status());
   std::unique_ptr<inferd::http::Server> metrics_server;
   if (f.metrics_port != 0) {
     inferd::http::Server::Options options = f.server;
     options.port = f.metrics_port;
     options.threads = 1;
-    auto created = inferd::http::Server::Create(options, [&service](inferd::http::Request& r) {
-      if (r.Path() == "/metrics" || r.Path() == "/metrics/triton") return service.Handle(r);
-      inferd::http::Response response;
-      response.status = 404;
-      response.body = inferd::JsonError("the metrics port serves /metrics and /metrics/triton");
-      return response;
-    });
+    auto created = inferd::http::Server::Create(
+        options, [&service](inferd::http::Request& r,
+                            inferd::http::Responder&) -> std::optional<inferd::http::Response> {
+          if (r.Path() == "/metrics" || r.Path() == "/metrics/triton") return service.Handle(r);
+          inferd::http::Response response;
+          response.status = 404;
+          response.body =
+              inferd::JsonError("the metrics port serves /metrics and /metrics/triton");
+          return response;
+        });
     if (!created.ok()) return Fail(created.status());
     metrics_server = std::move(created).value();
+  }
+  std::unique_ptr<inferd::grpcapi::GrpcServer> grpc_server;  // uses workers: destroyed first
+  if (f.grpc_port >= 0) {
+    auto created = inferd::grpcapi::GrpcServer::Create(
+        {.host = f.server.host,
+         .port = f.grpc_port,
+         .max_message_bytes = f.server.limits.max_body_bytes,
+         .server_version = INFERD_VERSION,
+         .admin_token = admin_token ? admin_token : "",
+         .executor = workers->get()},
+        &inference, &health);
+    if (!created.ok()) return Fail(created.status());
+    grpc_server = std::move(created).value();
   }
   if (auto st = models->LoadAll(); !st.ok()) return Fail(st);
   health.SetLoaded();
@@ -370,12 +407,14 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
     health.SetDraining();
     (*server)->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
     if (metrics_server) metrics_server->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
+    if (grpc_server) grpc_server->Shutdown(std::chrono::milliseconds(f.shutdown_grace_ms));
   });
   std::thread metrics_thread;
   if (metrics_server) {
     spdlog::info("metrics on {}:{}", f.server.host, metrics_server->port());
     metrics_thread = std::thread([&] { metrics_server->Run(); });
   }
+  if (grpc_server) spdlog::info("gRPC on {}:{}", f.server.host, grpc_server->port());
   spdlog::info("inferd {} listening on {}:{} with {} threads, store {}", INFERD_VERSION,
                f.server.host, (*server)->port(), f.server.threads, store::RedactUri(store_uri));
   (*server)->Run();

@@ -11,6 +11,7 @@
 #include "monitor/drift.h"
 #include "monitor/live_performance.h"
 #include "monitor/prediction_log.h"
+#include "serving/executor.h"
 
 namespace inferd::cli {
 
@@ -30,6 +31,8 @@ struct ServeFlags {
   double access_log_sample_rate = 1;
   monitor::DriftOptions drift;
   monitor::LivePerformance::Options performance;
+  serving::Executor::Options workers;
+  int grpc_port = 9001;  // KServe V2 gRPC; 0: any free port; -1: off
 };
 
 

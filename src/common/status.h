@@ -30,6 +30,11 @@ enum class StatusCode {
 // Returns the canonical upper-case name of a code, e.g. "INVALID_ARGUMENT".
 const char* StatusCodeName(StatusCode code);
 
+// True for the codes that blame the caller's request (invalid, unknown, over a
+// limit, not allowed), false for the server's own failures (unavailable,
+// internal, unimplemented).
+bool IsCallerError(StatusCode code);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "common/json_writer.h"
@@ -81,6 +82,42 @@ void AppendNumber(std::string* out, uint64_t n) {
 
 class Loop;
 
+// Replies that other threads post to one loop (Responder::Send). The loop
+// takes them when its eventfd wakes it. Thread-safe; outlives its loop, so a
+// late Send after the loop has stopped is dropped, not a use after free.
+class Mailbox {
+ public:
+  explicit Mailbox(int wake_fd) : wake_fd_(wake_fd) {}
+
+  void Post(uint64_t request, Response response) {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    replies_.emplace_back(request, std::move(response));
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+  std::vector<std::pair<uint64_t, Response>> Take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(replies_, {});
+  }
+  // Called by the loop before its eventfd closes: later posts are dropped.
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    replies_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<uint64_t, Response>> replies_;  // guarded by mu_
+  bool closed_ = false;                                  // guarded by mu_
+  const int wake_fd_;
+};
+
+void Responder::Send(Response response) const {
+  if (mailbox_) mailbox_->Post(connection_, std::move(response));
+}
+
 // One client connection, owned by one Loop and touched only by its thread.
 // Requests are read, handled and answered one at a time (pipelined requests
 // wait in the buffer).
@@ -97,6 +134,10 @@ class Connection {
   void CloseIfIdle();
   // Goes on reading where a turn ended (see kReadsPerTurn).
   void Resume();
+  // The reply to the request a handler deferred; then reads on.
+  void OnReply(Response response);
+  // Closes now, whatever the state (the shutdown grace has run out).
+  void Abort() { Close(); }
   bool queued = false;  // in Loop::ready_
   bool closed() const { return state_ == State::kClosed; }
   int fd() const { return fd_; }
@@ -104,7 +145,8 @@ class Connection {
   size_t index = 0;  // in Loop::connections_
 
  private:
-  enum class State { kReading, kWriting, kLingering, kClosed };
+  // kHandling: a handler deferred the request; nothing is read until its reply.
+  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
   const Limits& limits() const;
 
   // `until_empty`: read until recv says so (after a hangup, or when an edge
@@ -140,6 +182,11 @@ class Connection {
   bool client_keep_alive_ = true;  // what the client asked for
   bool unread_input_ = false; // closing with input unread: linger first
   bool http10_ = false;       // the request being answered was HTTP/1.0
+  // The deferred request being handled (kHandling): its id in the loop, and
+  // how to answer it.
+  uint64_t awaiting_ = 0;
+  bool awaiting_keep_alive_ = false;
+  bool awaiting_head_only_ = false;
 };
 
 // An event loop on one thread: an epoll set of its connections, a queue of
@@ -164,6 +211,12 @@ class Loop {
   void Forget(Connection* conn);
   // Queues a connection that still has input to be read after this batch.
   void Later(Connection* conn);
+  // A Responder for the next request this loop hands to the handler.
+  Responder NextResponder() { return Responder(mailbox_, ++last_request_); }
+  uint64_t last_request() const { return last_request_; }
+  // The connection waits for the reply to `request` (posted to the mailbox).
+  void Await(uint64_t request, Connection* conn) { awaiting_[request] = conn; }
+  void StopAwaiting(uint64_t request) { awaiting_.erase(request); }
 
   int listen_fd = -1;  // set on the accepting loop only
 
@@ -171,6 +224,7 @@ class Loop {
   void AcceptAll();
   void WatchListener();
   void TakeAdopted();
+  void TakeReplies();
   void Sweep();
 
   Server::Impl* const server_;
@@ -180,6 +234,9 @@ class Loop {
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // freed after each batch
   std::vector<Connection*> ready_;                   // to resume after this batch
+  std::shared_ptr<Mailbox> mailbox_;
+  uint64_t last_request_ = 0;
+  std::unordered_map<uint64_t, Connection*> awaiting_;  // deferred requests
   std::mutex adopted_mu_;
   std::vector<std::pair<int, bool>> adopted_;  // guarded by adopted_mu_
   bool exited_ = false;                        // guarded by adopted_mu_: Run returned
@@ -270,11 +327,23 @@ void Connection::OnEvent(uint32_t events) {
 
 void Connection::CheckDeadline(Clock::time_point now) {
   // Timeouts close without a reply, as nginx does for a client_body_timeout.
-  if (state_ != State::kClosed && now >= deadline_) Close();
+  // A request being handled has no deadline here: the handler's work bounds it.
+  if (state_ != State::kClosed && state_ != State::kHandling && now >= deadline_) Close();
 }
 
 void Connection::CloseIfIdle() {
   if (state_ == State::kReading && !header_seen_ && in_.size() == 0) Close();
+}
+
+void Connection::OnReply(Response response) {
+  if (state_ != State::kHandling) return;
+  awaiting_ = 0;
+  state_ = State::kReading;
+  Send(std::move(response), awaiting_keep_alive_, awaiting_head_only_);
+  // Input that arrived while the request was handled raised edges no one read.
+  if (state_ != State::kReading) return;
+  Process();
+  Read(/*until_empty=*/true);
 }
 
 void Connection::Resume() {
@@ -387,20 +456,30 @@ void Connection::Dispatch() {
   if (request.body.capacity() < request.body.size() + kBodyPadding) {
     request.body.reserve(request.body.size() + kBodyPadding);
   }
-  Response response;
+  const bool head_only = request.method == "HEAD";
+  std::optional<Response> response;
+  Responder responder = loop_->NextResponder();
   try {
-    response = loop_->server()->handler()(request);
+    response = loop_->server()->handler()(request, responder);
   } catch (const std::exception& e) {
-    spdlog::error("handler failed on {} {}: {}", request.method, request.Path(), e.what());
+    spdlog::error("handler failed on {}: {}", std::string(message.target()), e.what());
     response = {.status = 500, .body = JsonError("internal error")};
   } catch (...) {
-    spdlog::error("handler failed on {} {}: unknown exception", request.method, request.Path());
+    spdlog::error("handler failed on {}: unknown exception", std::string(message.target()));
     response = {.status = 500, .body = JsonError("internal error")};
   }
   loop_->Tick();
   ResetParser();
   http10_ = message.version() < 11;
-  Send(std::move(response), keep_alive, /*head_only=*/request.method == "HEAD");
+  if (!response) {  // deferred: answered through the mailbox
+    state_ = State::kHandling;
+    awaiting_ = loop_->last_request();
+    awaiting_keep_alive_ = keep_alive;
+    awaiting_head_only_ = head_only;
+    loop_->Await(awaiting_, this);
+    return;
+  }
+  Send(std::move(*response), keep_alive, head_only);
 }
 
 // `head_only` (a HEAD request): the head, with the length of the body a GET
@@ -525,6 +604,7 @@ void Connection::Discard() {
 
 void Connection::Close() {
   if (state_ == State::kClosed) return;
+  if (state_ == State::kHandling) loop_->StopAwaiting(awaiting_);
   state_ = State::kClosed;
   loop_->Forget(this);
 }
@@ -534,6 +614,7 @@ void Connection::Close() {
 Loop::Loop(Server::Impl* server) : server_(server) {}
 
 Loop::~Loop() {
+  if (mailbox_) mailbox_->Close();
   connections_.clear();
   closed_.clear();
   for (auto& [fd, over] : adopted_) ::close(fd);
@@ -552,6 +633,7 @@ Status Loop::Init() {
   event.events = EPOLLIN;
   event.data.ptr = &wake_tag_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  mailbox_ = std::make_shared<Mailbox>(wake_fd_);
   return Status::Ok();
 }
 
@@ -646,6 +728,16 @@ void Loop::TakeAdopted() {
   }
 }
 
+void Loop::TakeReplies() {
+  for (auto& [request, response] : mailbox_->Take()) {
+    auto it = awaiting_.find(request);
+    if (it == awaiting_.end()) continue;  // closed meanwhile, or answered already
+    Connection* conn = it->second;
+    awaiting_.erase(it);
+    conn->OnReply(std::move(response));
+  }
+}
+
 void Loop::Sweep() {
   // Iterating backwards: closing swaps the last connection into the gap.
   for (size_t i = connections_.size(); i-- > 0;) {
@@ -678,6 +770,7 @@ void Loop::Run() {
         uint64_t count;
         [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
         TakeAdopted();
+        TakeReplies();
       } else if (tag == &listen_tag_) {
         if (listen_fd >= 0) AcceptAll();
       } else {
@@ -709,13 +802,14 @@ void Loop::Run() {
         closed_.clear();
       }
       if (server_->stopping(now_)) {
-        while (!connections_.empty()) connections_.back()->CheckDeadline(Clock::time_point::max());
+        while (!connections_.empty()) connections_.back()->Abort();
         closed_.clear();
       }
       if (connections_.empty()) {
         std::lock_guard lock(adopted_mu_);
         if (!adopted_.empty()) continue;  // one last hand-over to close first
         exited_ = true;
+        mailbox_->Close();
         return;
       }
     }

@@ -10,6 +10,10 @@
 // own; new connections are dealt to them in turn and stay on one thread, so one
 // connection's requests are handled in order and never hop threads. The
 // handler is called on all of them concurrently, so it must be thread-safe.
+// A handler that would block (store I/O, a model load) must not run its work
+// on the loop: it hands the work to another thread with the request's
+// Responder and returns no response; the reply is then posted back to the
+// connection's loop. The connection reads nothing more until it is answered.
 // Shutdown() may be called from any thread.
 #pragma once
 
@@ -18,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -36,7 +41,28 @@ struct Limits {
   std::chrono::milliseconds read_timeout{30'000};
 };
 
-using Handler = std::function<Response(Request&)>;
+class Mailbox;
+
+// Answers one request later, from any thread. Copyable; the first Send wins
+// and later ones are ignored. If the connection has closed meanwhile (client
+// gone, server stopped) the reply is dropped. A request whose handler deferred
+// it and whose Responder is destroyed unanswered stays unanswered until the
+// server's shutdown grace closes it: always Send.
+class Responder {
+ public:
+  Responder() = default;
+  Responder(std::shared_ptr<Mailbox> mailbox, uint64_t connection)
+      : mailbox_(std::move(mailbox)), connection_(connection) {}
+  void Send(Response response) const;
+
+ private:
+  std::shared_ptr<Mailbox> mailbox_;
+  uint64_t connection_ = 0;
+};
+
+// Returns the reply, or std::nullopt after arranging for `responder` (which it
+// may copy or move) to be sent the reply later.
+using Handler = std::function<std::optional<Response>(Request&, Responder&)>;
 
 class Server {
  public:

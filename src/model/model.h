@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -25,6 +26,20 @@ struct ModelInfo {
   int64_t num_outputs = 1;                 // values per row: 1, or the class count
   std::vector<std::string> feature_names;  // empty when the model file has none
 };
+
+// What a model predicts, which decides how its outputs are scored against
+// ground truth (training's holdout metrics, live performance, feedback).
+// Decided here and nowhere else.
+enum class Task { kBinary, kMulticlass, kRegression };
+
+// kMulticlass for multi:* objectives or more than one output per row; kBinary
+// for binary:* objectives (logistic, logitraw, hinge) and reg:logistic;
+// kRegression otherwise.
+Task TaskOf(std::string_view objective, int64_t num_outputs);
+inline Task TaskOf(const ModelInfo& info) { return TaskOf(info.objective, info.num_outputs); }
+
+// "binary", "multiclass" or "regression".
+const char* TaskName(Task task);
 
 class Model {
  public:

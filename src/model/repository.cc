@@ -115,6 +115,9 @@ Status ModelRepository::LoadLocked(const std::string& name) {
   if (!built.ok()) return record_failure(built.status());
   auto loaded = std::const_pointer_cast<Loaded>(std::move(built).value());
   loaded->fingerprint = std::move(fingerprint).value();
+  if (options_.on_built) {
+    for (const auto& [version, servable] : loaded->versions) options_.on_built(*servable);
+  }
   loaded->load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::unique_lock lock(mu_);

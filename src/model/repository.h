@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,10 @@ class ModelRepository {
   struct Options {
     ModelSource* source = nullptr;  // not owned; must outlive the repository
     int64_t default_max_batch_size = 4096;
+    // Called for every version a load built, on the loading thread, before the
+    // version is served: the place to warm what its first request would
+    // otherwise load (drift references). May block. Optional.
+    std::function<void(const Servable&)> on_built;
   };
 
   // Does no I/O; call LoadAll to read the source.

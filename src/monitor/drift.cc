@@ -219,6 +219,13 @@ DriftReport ModelDrift::Report() const {
   return report;
 }
 
+std::optional<ModelDrift*> DriftMonitor::Peek(const std::string& model, int64_t version) {
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(std::make_pair(model, version));
+  if (it == windows_.end()) return std::nullopt;
+  return it->second.get();
+}
+
 ModelDrift* DriftMonitor::For(const std::string& model, int64_t version,
                               const std::vector<std::string>& features,
                               const std::string& dataset) {

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,10 @@ class DriftMonitor {
   // call per version loads the reference; later calls are a thread-local lookup.
   ModelDrift* For(const std::string& model, int64_t version,
                   const std::vector<std::string>& features, const std::string& dataset = "");
+
+  // Non-blocking: the window if For() has already loaded this version (nullptr
+  // when it has no reference), or std::nullopt when not loaded yet.
+  std::optional<ModelDrift*> Peek(const std::string& model, int64_t version);
 
   // Calls fn(model, version, drift) for every version with a window.
   void ForEach(const std::function<void(const std::string&, int64_t, const ModelDrift&)>& fn);

@@ -39,7 +39,7 @@ TEST(MetricsTest, ConcurrentRecordingLosesNothing) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 10000; ++i) {
-        metrics.RecordInference(metrics.Model("iris", 1), true, 2, 100, 50);
+        metrics.RecordInference(metrics.Model("iris", 1), Protocol::kRestV2, 2, 100, 50);
       }
     });
   }
@@ -48,7 +48,7 @@ TEST(MetricsTest, ConcurrentRecordingLosesNothing) {
   EXPECT_EQ(s->success->value(), 40000u);
   EXPECT_EQ(s->inference_count->value(), 80000u);
   EXPECT_EQ(s->request_duration_us->value(), 4000000u);
-  EXPECT_EQ(s->duration_v2->count(), 40000u);
+  EXPECT_EQ(s->duration[0]->count(), 40000u);
   EXPECT_EQ(metrics.Model("iris", 1), s);  // cached
   EXPECT_NE(metrics.Model("iris", 2), s);
 }

@@ -79,7 +79,9 @@ ModelSeries* ServerMetrics::Model(std::string_view name, int64_t version) {
       failure_->Series(with("BACKEND")), inference_count_->Series(labels),
       exec_count_->Series(labels), request_duration_.Series(labels),
       queue_duration_.Series(labels), compute_duration_.Series(labels),
-      duration_->Series(with("v2")), duration_->Series(with("v1")),
+      {duration_->Series(with(ProtocolName(Protocol::kRestV2))),
+       duration_->Series(with(ProtocolName(Protocol::kRestV1))),
+       duration_->Series(with(ProtocolName(Protocol::kGrpc)))},
       batch_size_->Series(labels)});
   cache.emplace(std::move(key), &s);
   return &s;
@@ -142,19 +144,28 @@ std::string ServerMetrics::RenderTriton() {
   return out;
 }
 
-void ServerMetrics::RecordFailure(std::string_view model, int64_t version, int http_status) {
-  ModelSeries* series = Model(model, version);
-  (http_status < 500 ? series->failure_rejected : series->failure_backend)->Add();
+const char* ProtocolName(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kRestV2: return "v2";
+    case Protocol::kRestV1: return "v1";
+    case Protocol::kGrpc: return "grpc";
+  }
+  return "unknown";
 }
 
-void ServerMetrics::RecordInference(ModelSeries* s, bool v2, int64_t rows, int64_t total_us,
+void ServerMetrics::RecordFailure(std::string_view model, int64_t version, bool rejected) {
+  ModelSeries* series = Model(model, version);
+  (rejected ? series->failure_rejected : series->failure_backend)->Add();
+}
+
+void ServerMetrics::RecordInference(ModelSeries* s, Protocol protocol, int64_t rows, int64_t total_us,
                                     int64_t compute_us, int64_t executions) {
   s->success->Add();
   s->inference_count->Add(static_cast<uint64_t>(rows));
   if (executions > 0) s->exec_count->Add(static_cast<uint64_t>(executions));
   s->request_duration_us->Add(static_cast<uint64_t>(total_us));
   s->compute_duration_us->Add(static_cast<uint64_t>(compute_us));
-  (v2 ? s->duration_v2 : s->duration_v1)->Observe(static_cast<double>(total_us) / 1e6);
+  s->duration[static_cast<int>(protocol)]->Observe(static_cast<double>(total_us) / 1e6);
   s->batch_size->Observe(static_cast<double>(rows));
 }
 

@@ -13,6 +13,7 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -22,6 +23,12 @@
 #include "monitor/metrics.h"
 
 namespace inferd::monitor {
+
+// The protocol that carried an inference: the `protocol` label of
+// inferd_inference_duration_seconds ("v2", "v1", "grpc").
+enum class Protocol { kRestV2, kRestV1, kGrpc };
+inline constexpr int kProtocols = 3;
+const char* ProtocolName(Protocol protocol);
 
 struct ModelSeries {
   std::string model;
@@ -34,8 +41,8 @@ struct ModelSeries {
   Counter* request_duration_us;  // nv_inference_request_duration_us
   Counter* queue_duration_us;    // nv_inference_queue_duration_us
   Counter* compute_duration_us;  // nv_inference_compute_infer_duration_us
-  Histogram* duration_v2;        // inferd_inference_duration_seconds{protocol="v2"}
-  Histogram* duration_v1;        // inferd_inference_duration_seconds{protocol="v1"}
+  // inferd_inference_duration_seconds{protocol=...}, indexed by Protocol.
+  std::array<Histogram*, kProtocols> duration;
   Histogram* batch_size;         // inferd_inference_batch_size
 };
 
@@ -51,13 +58,13 @@ class ServerMetrics {
   // Triton's families (nv_inference_*) in Prometheus text format.
   std::string RenderTriton();
 
-  // Records a failed inference of a known model: REJECTED for a client error
-  // (`http_status` < 500), BACKEND otherwise.
-  void RecordFailure(std::string_view model, int64_t version, int http_status);
+  // Records a failed inference of a known model: REJECTED for the caller's
+  // error (bad input), BACKEND when the model or the server failed.
+  void RecordFailure(std::string_view model, int64_t version, bool rejected);
 
   // Records one inference that reached a model; `executions` is the model calls
   // it made (0 when dynamic batching carried it in another request's call).
-  void RecordInference(ModelSeries* series, bool v2, int64_t rows, int64_t total_us,
+  void RecordInference(ModelSeries* series, Protocol protocol, int64_t rows, int64_t total_us,
                        int64_t compute_us, int64_t executions = 1);
 
  private:

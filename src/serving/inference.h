@@ -1,0 +1,87 @@
+// The protocol-neutral shape of an inference: what REST V2, REST V1 and gRPC
+// requests become after decoding, and what the one inference path
+// (inference_service.h) hands back for each protocol to encode.
+//
+// Plain values; not shared across threads while being filled.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "monitor/server_metrics.h"
+
+namespace inferd::serving {
+
+// Which protocol carried a request (kRestV2, kRestV1, kGrpc): the `protocol`
+// label of the inference metrics.
+using monitor::Protocol;
+
+struct InferInput {
+  std::string name;
+  std::string datatype;  // as sent: FP32, FP64, INT32, INT64, ...; values are floats
+  std::vector<int64_t> shape;
+  std::vector<float> data;  // converted to float; a missing value is NaN
+  // FP32 data that sits 4-byte aligned in the request's own buffer is used
+  // where it lies, without a copy: `view` points at it (valid while that buffer
+  // lives) and `data` stays empty. Read the values through values()/count().
+  const float* view = nullptr;
+  size_t view_count = 0;
+
+  const float* values() const { return view ? view : data.data(); }
+  size_t count() const { return view ? view_count : data.size(); }
+};
+
+struct RequestedOutput {
+  std::string name;
+  bool binary = false;  // REST V2: the binary tensor extension; gRPC: raw_output_contents
+};
+
+struct InferRequest {
+  std::string model_name;
+  std::string model_version;  // "" = the model's default version
+  std::string id;             // echoed in the response
+  std::vector<InferInput> inputs;
+  std::vector<RequestedOutput> outputs;  // empty: every output
+  bool binary_data_output = false;       // default for outputs not requested by name
+};
+
+struct OutputTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  size_t offset = 0;  // into InferResponse::values; product(shape) FP32 values
+  bool binary = false;
+  const float* data(const std::vector<float>& values) const { return values.data() + offset; }
+};
+
+struct InferResponse {
+  std::string model_name;
+  int64_t model_version = 0;
+  std::string id;             // the request's
+  std::string prediction_id;  // under which the prediction log and feedback know it
+  std::vector<float> values;  // every output's values, back to back
+  std::vector<OutputTensor> outputs;
+  // The output's values; `output` is one of `outputs`.
+  const float* data(const OutputTensor& output) const { return output.data(values); }
+};
+
+struct TensorMetadata {
+  std::string name;
+  std::string datatype;
+  std::vector<int64_t> shape;  // -1 for the batch dimension
+};
+
+// What V2 model metadata reports (REST GET /v2/models/{m}, gRPC ModelMetadata).
+struct ModelMetadata {
+  std::string name;
+  std::vector<std::string> versions;
+  std::string platform;  // the model format, as Triton's FIL backend names it: "xgboost"
+  std::vector<TensorMetadata> inputs;
+  std::vector<TensorMetadata> outputs;
+  // Extra facts: version, objective, runtime, output_kind, max_batch_size.
+  std::vector<std::pair<std::string, std::string>> parameters;
+  int64_t max_batch_size = 0;
+  std::vector<std::string> feature_names;
+};
+
+}  // namespace inferd::serving
