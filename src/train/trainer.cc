@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/eval_metrics.h"
+#include "model/model.h"
 
 namespace inferd::train {
 namespace {
@@ -218,13 +219,24 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
       }
       result.prediction_profile = ProfileCategories("prediction", predicted);
     }
-    if (result.objective == "binary:logistic") {
-      result.metrics = {{"auc", Auc(valid_y, predictions)},
-                        {"logloss", LogLoss(valid_y, predictions)},
-                        {"accuracy", BinaryAccuracy(valid_y, predictions)}};
-    } else if (result.objective == "multi:softprob") {
+    // Scored as the server scores live ground truth: by the model's task.
+    const int64_t per_row = static_cast<int64_t>(total / std::max<size_t>(1, valid_y.size()));
+    const model::Task task = model::TaskOf(result.objective, per_row);
+    if (task == model::Task::kBinary) {
+      std::vector<float> probabilities = predictions;
+      if (result.objective == "binary:logitraw") {  // margins
+        for (float& p : probabilities) p = 1.0f / (1.0f + std::exp(-p));
+      }
+      result.metrics = {{"auc", Auc(valid_y, probabilities)},
+                        {"logloss", LogLoss(valid_y, probabilities)},
+                        {"accuracy", BinaryAccuracy(valid_y, probabilities)}};
+    } else if (task == model::Task::kMulticlass && per_row == classes) {
       result.metrics = {{"logloss", MultiLogLoss(valid_y, predictions, classes)},
                         {"accuracy", MultiAccuracy(valid_y, predictions, classes)}};
+    } else if (task == model::Task::kMulticlass) {  // multi:softmax: the class itself
+      size_t right = 0;
+      for (size_t r = 0; r < valid_y.size(); ++r) right += predictions[r] == valid_y[r];
+      result.metrics = {{"accuracy", static_cast<double>(right) / valid_y.size()}};
     } else {
       result.metrics = {{"rmse", Rmse(valid_y, predictions)},
                         {"mae", Mae(valid_y, predictions)},
