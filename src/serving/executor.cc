@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace inferd::serving {
 
@@ -16,7 +18,11 @@ StatusOr<std::unique_ptr<Executor>> Executor::Create(const Options& options) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, &old);
   for (int i = 0; i < options.threads; ++i) {
-    executor->threads_.emplace_back([e = executor.get()] { e->Work(); });
+    executor->threads_.emplace_back([e = executor.get(), nice = options.nice] {
+      // Best effort: without CAP_SYS_NICE a thread may still lower its priority.
+      if (nice != 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+      e->Work();
+    });
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return executor;

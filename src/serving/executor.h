@@ -27,6 +27,10 @@ class Executor {
   struct Options {
     int threads = 4;            // blocking work, not CPU: more than the cores is fine
     size_t max_queued = 1024;   // jobs waiting for a thread
+    // Added to the workers' nice value (Linux schedules threads by their own),
+    // so that CPU-heavy admin work (a model build, a large upload stored)
+    // yields the cores to the I/O threads that serve inference. 0: as the process.
+    int nice = 10;
   };
   using Job = std::function<void()>;
 
