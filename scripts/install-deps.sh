@@ -17,11 +17,15 @@ build_pkgs=(
   cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libboost-system-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
   libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
+  # gRPC (src/grpc): the library, protobuf, and the code generators
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests, demo data and benchmarks
   python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light prometheus
+  # gRPC load generation at the transport's own speed (bench/grpc_load.py; ghz is below)
+  nghttp2-client
   # deployment checks (tests/deploy)
   shellcheck git
 )
@@ -101,6 +105,8 @@ go_tool() {  # go_tool BINARY MODULE/PATH@VERSION
   fi
 }
 go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+# gRPC load generator for bench/grpc_load.py.
+go_tool ghz github.com/bojand/ghz/cmd/ghz@v0.120.0
 if ! kubectl kustomize --help >/dev/null 2>&1; then
   go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
 fi

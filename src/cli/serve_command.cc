@@ -380,6 +380,7 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
     auto created = inferd::grpcapi::GrpcServer::Create(
         {.host = f.server.host,
          .port = f.grpc_port,
+         .threads = f.server.threads,
          .max_message_bytes = f.server.limits.max_body_bytes,
          .server_version = INFERD_VERSION,
          .admin_token = admin_token ? admin_token : "",

@@ -15,6 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 BINARY = Path(os.environ.get("INFERD_BINARY", ROOT / "build" / "inferd"))
 LISTENING = re.compile(r"listening on [^ ]+:(\d+)")
+GRPC_LISTENING = re.compile(r"gRPC on [^ ]+:(\d+)")
+# Servers started by tests pick a free gRPC port (the log line above names it) unless a test
+# says otherwise: the default 9001 would collide between tests and between parallel runs.
+os.environ.setdefault("INFERD_GRPC_PORT", "0")
 # A real MongoDB to run the store tests against as well (CI's mongo:7 service), e.g.
 # mongodb://root:pw@localhost:27017/?authSource=admin; FerretDB is always used.
 EXTERNAL_MONGODB_URI = os.environ.get("INFERD_TEST_MONGODB_URI", "")
@@ -35,6 +39,7 @@ class InferdServer:
         self.log = []
         self._port_found = threading.Event()
         self.port = None
+        self.grpc_port = None  # None when gRPC is off
         self.proc = subprocess.Popen(
             [*command_prefix, str(BINARY), "serve", *args], cwd=cwd,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -48,6 +53,9 @@ class InferdServer:
     def _read(self):
         for line in self.proc.stdout:
             self.log.append(line)
+            g = GRPC_LISTENING.search(line)
+            if g and self.grpc_port is None:
+                self.grpc_port = int(g.group(1))
             m = LISTENING.search(line)
             if m and not self._port_found.is_set():
                 self.port = int(m.group(1))
