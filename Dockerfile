@@ -29,7 +29,8 @@ LABEL org.opencontainers.image.title="inferd" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libxgboost0 libsimdjson14 libsqlite3-0 libmongoc-1.0-0 libbson-1.0-0 \
-      libspdlog1.10 libfmt9 libssl3 ca-certificates \
+      libspdlog1.10 libfmt9 libssl3 libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 inferd \
@@ -43,7 +44,8 @@ COPY tests/data/breast_cancer.csv /usr/share/inferd/datasets/breast_cancer.csv
 # folder; Kubernetes mounts an emptyDir here and on /tmp (TMPDIR) for a read-only root.
 WORKDIR /var/lib/inferd
 USER 10001:10001
-EXPOSE 9000
+# 9000: HTTP (REST, metrics); 9001: gRPC (KServe V2 / Triton).
+EXPOSE 9000 9001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["inferd", "healthcheck", "--timeout-ms", "2000"]
 ENTRYPOINT ["inferd"]

@@ -47,7 +47,7 @@ def test_runtime_stage_is_slim_non_root_healthchecked_and_labelled(dockerfile):
     # Kubernetes' runAsUser is the same uid.
     deployment = find(render("base"), "Deployment", "inferd")
     assert pod_spec(deployment)["securityContext"]["runAsUser"] == int(uid)
-    assert instructions(runtime, "EXPOSE") == ["EXPOSE 9000"]
+    assert instructions(runtime, "EXPOSE") == ["EXPOSE 9000 9001"]
     [health] = instructions(runtime, "HEALTHCHECK")
     assert '"inferd", "healthcheck"' in health
     assert instructions(runtime, "ENTRYPOINT") == ['ENTRYPOINT ["inferd"]']
@@ -117,6 +117,7 @@ def test_compose_runs_mongodb_training_inferd_prometheus_grafana(compose):
     assert [v["target"] for v in mongo["volumes"] if v["type"] == "volume"] == ["/data/db"]
     inferd = services["inferd"]
     assert inferd["ports"][0]["target"] == 9000 and inferd["ports"][0]["published"] == "9000"
+    assert inferd["ports"][1]["target"] == 9001 and inferd["ports"][1]["published"] == "9001"
     assert inferd["depends_on"]["train"]["condition"] == "service_completed_successfully"
     assert inferd["depends_on"]["mongodb"]["condition"] == "service_healthy"
     assert inferd["read_only"] is True

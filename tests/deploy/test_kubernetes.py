@@ -67,8 +67,13 @@ def test_seed_service_on_port_9000_and_ingress_for_my_deployed_app():
     deployment = find(objects, "Deployment", "inferd")
     container = pod_spec(deployment)["containers"][0]
     assert {"name": "http", "containerPort": 9000} in container["ports"]
+    assert {"name": "grpc", "containerPort": 9001} in container["ports"]
     service = find(objects, "Service", "inferd")
-    assert service["spec"]["ports"] == [{"name": "http", "port": 9000, "targetPort": "http"}]
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 9000, "targetPort": "http"},
+        {"name": "grpc", "port": 9001, "targetPort": "grpc", "appProtocol": "grpc"}]
+    config = find(objects, "ConfigMap", "inferd-config")["data"]
+    assert config["INFERD_GRPC_PORT"] == "9001"
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
     ingress = find(objects, "Ingress", "inferd")
     assert ingress["spec"]["ingressClassName"] == "nginx"
@@ -157,7 +162,8 @@ def test_server_pods_are_locked_down_probed_sized_and_spread():
     assert deployment["spec"]["replicas"] == 2
     spec = pod_spec(deployment)
     [container] = spec["containers"]
-    assert container["readinessProbe"]["httpGet"] == {"path": "/v2/health/ready", "port": "http"}
+    # Readiness through gRPC's health service (the same readiness as /v2/health/ready).
+    assert container["readinessProbe"]["grpc"] == {"port": 9001}
     assert container["livenessProbe"]["httpGet"] == {"path": "/v2/health/live", "port": "http"}
     assert set(container["resources"]) == {"requests", "limits"}
     assert spec["securityContext"]["runAsNonRoot"] is True
