@@ -10,9 +10,9 @@
 // gRPC status codes carrying the same messages as REST (grpc/grpc_status.h).
 //
 // Threading: ModelInfer is served on libgrpc++'s async API by `threads`
-// threads, each polling a completion queue of its own and answering inline;
-// the other RPCs on its callback API. Either way the thread that decodes a
-// request also predicts and encodes.
+// threads that poll one completion queue and answer inline; the other RPCs on
+// its callback API. Either way the thread that decodes a request also
+// predicts and encodes.
 // Work that may wait — an inference that InferenceService::MayBlock flags, and
 // the repository index, load and unload (store I/O, model builds) — runs on
 // the executor, so it never holds up the inference RPCs of other clients.
@@ -43,8 +43,8 @@ class GrpcServer {
   struct Options {
     std::string host = "0.0.0.0";
     int port = 9001;  // 0 picks a free port; see port()
-    // Threads that accept and run inferences (one completion queue each);
-    // inferd passes --threads. libgrpc++'s callback threads serve the rest.
+    // Threads that accept and run inferences; inferd passes --threads.
+    // libgrpc++'s own callback threads serve the other RPCs.
     int threads = 2;
     // Largest request message (a larger one gets RESOURCE_EXHAUSTED before it
     // is decoded); inferd passes --max-body-bytes. Capped at 2 GiB - 1.
