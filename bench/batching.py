@@ -43,7 +43,7 @@ def main():
                 config_path.write_text(json.dumps(config))
                 url = f"http://127.0.0.1:{args.port}"
                 proc = start([str(ROOT / "build/inferd"), "serve", "--host", "127.0.0.1",
-                              "--port", str(args.port), "--model-repository", str(repo),
+                              "--port", str(args.port), "--grpc-port", "0", "--model-repository", str(repo),
                               "--threads", str(args.server_threads), "--log-sample-rate", "0",
                               "--access-log-sample-rate", "0",
                               "--store", f"sqlite:///{tmp}/store.db", "--spool-dir",

@@ -180,7 +180,7 @@ def main():
     }
     systems = {
         "inferd": ([str(ROOT / "build" / "inferd"), "serve", "--host", "127.0.0.1", "--port",
-                    str(args.port), "--model-repository", str(MODEL_DIR.parent),
+                    str(args.port), "--grpc-port", "0", "--model-repository", str(MODEL_DIR.parent),
                     "--threads", str(cores), "--store", f"sqlite:///{tmp}/store/inferd.db",
                     "--spool-dir", str(tmp / "spool"),
                     "--log-sample-rate", str(args.log_sample_rate),

@@ -37,7 +37,7 @@ def main():
     url = f"http://127.0.0.1:{args.port}"
     with open(tmp / "server.log", "w") as log:
         proc = start([str(ROOT / "build/inferd"), "serve", "--host", "127.0.0.1", "--port",
-                      str(args.port), "--model-repository", str(MODEL_DIR.parent),
+                      str(args.port), "--grpc-port", "0", "--model-repository", str(MODEL_DIR.parent),
                       "--store", f"sqlite:///{tmp}/store/inferd.db", "--spool-dir",
                       str(tmp / "spool")], url, log)
         try:
