@@ -10,6 +10,8 @@ say) and drives one server at a time over loopback, 1 row and 64 rows a request:
   h2load (nghttp2, a C load generator that posts the same gRPC frames) against inferd. ghz
   spends far more CPU per request than the server it measures (about 100 us against inferd's
   ~27 us), so on two shared cores its figures measure ghz; h2load's measure the server.
+- gRPC ModelStreamInfer (Triton's bidirectional stream, 1,000 requests a stream) by ghz
+  against inferd; MLServer's stream RPC answers another message type, so it has no row.
 - REST V2 JSON (and 64 rows with the binary tensor extension) by wrk, as bench/load.py.
 
 For inferd it also reports the server's own CPU per request (utime + stime of the process
@@ -99,10 +101,33 @@ def run_ghz(target, message, args, duration):
     # When its time is up ghz closes its connections under the calls still in flight (at
     # most -c of them): those end 'use of closed network connection' and are not errors.
     ok += sum(n for message, n in (report.get("errorDistribution") or {}).items()
-              if "use of closed network connection" in message)
+              if any(own in message for own in ("use of closed network connection",
+                                                "the client connection is closing")))
     lat = {d["percentage"]: d["latency"] / 1e6 for d in report.get("latencyDistribution") or []}
     return {"rps": report["rps"], "p50": lat.get(50, 0), "p99": lat.get(99, 0),
             "errors": report["count"] - ok, "requests": report["count"]}
+
+
+def run_ghz_stream(target, message, args, duration, url):
+    """ModelStreamInfer: each of ghz's calls is a stream of 1,000 requests. ghz counts
+    streams, so the rate is the inferences inferd counted over the run."""
+    before = inference_count(url)
+    start = time.monotonic()
+    out = subprocess.run(
+        [str(GHZ), "--insecure", "--proto", str(PROTO), "--call",
+         "inference.GRPCInferenceService/ModelStreamInfer", "-B", str(message),
+         "-c", str(args.connections), "--connections", "2", "-z", f"{duration}s",
+         "--stream-call-count", "1000", "--disable-template-functions",
+         "--disable-template-data", "-O", "json", target],
+        capture_output=True, text=True, check=True).stdout
+    elapsed = time.monotonic() - start
+    counted = inference_count(url) - before
+    report = json.loads(out)
+    bad = sum(n for message, n in (report.get("errorDistribution") or {}).items()
+              if not any(own in message for own in ("use of closed network connection",
+                                                    "the client connection is closing")))
+    return {"rps": counted / elapsed, "p50": 0, "p99": 0, "errors": bad, "requests": counted,
+            "no_latency": True}
 
 
 def run_h2load(target, frame, args, duration):
@@ -191,6 +216,9 @@ def main():
                 results[("inferd gRPC (h2load)", label)] = measure(
                     label, lambda: run_h2load(inferd_grpc, frames[label], args, args.duration),
                     pid, inferd_url)
+                results[("inferd gRPC stream (ghz)", label)] = measure(
+                    label, lambda: run_ghz_stream(inferd_grpc, messages[label], args,
+                                                  args.duration, inferd_url), pid, inferd_url)
                 load.run_wrk(inferd_url + infer_path, bodies[label],
                              argparse.Namespace(**{**vars(args), "duration": 2}))
                 results[("inferd REST JSON (wrk)", label)] = measure(
@@ -218,8 +246,9 @@ def main():
           "| errors |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for (name, label), r in sorted(results.items(), key=lambda kv: kv[0][1]):
-        p50 = f"{r['p50']:.3f}" + (" (mean)" if r.get("mean_only") else "")
-        p99 = "" if r.get("mean_only") else f"{r['p99']:.3f}"
+        p50 = "" if r.get("no_latency") else f"{r['p50']:.3f}" + (
+            " (mean)" if r.get("mean_only") else "")
+        p99 = "" if r.get("mean_only") or r.get("no_latency") else f"{r['p99']:.3f}"
         cpu = f"{r['cpu_us']:.1f} us" if "cpu_us" in r else ""
         print(f"| {label} | {name} | {r['rps']:.0f} | {p50} | {p99} | {cpu} | {r['errors']} |")
     print()
@@ -228,9 +257,12 @@ def main():
         h2 = results[("inferd gRPC (h2load)", label)]
         ghz = results[("inferd gRPC (ghz)", label)]
         peer = results[("MLServer gRPC (ghz)", label)]
+        stream = results[("inferd gRPC stream (ghz)", label)]
         print(f"{label}: inferd gRPC/REST JSON throughput {h2['rps'] / rest['rps']:.2f} (h2load vs "
               f"wrk), CPU per request {h2['cpu_us'] / rest['cpu_us']:.2f}x REST's; inferd/MLServer "
-              f"gRPC (both ghz) {ghz['rps'] / peer['rps']:.1f}x")
+              f"gRPC (both ghz) {ghz['rps'] / peer['rps']:.1f}x, (h2load vs ghz) "
+              f"{h2['rps'] / peer['rps']:.1f}x; stream/REST JSON {stream['rps'] / rest['rps']:.2f}, "
+              f"stream/MLServer unary {stream['rps'] / peer['rps']:.1f}x")
     binary_rest = results[("inferd REST binary (wrk)", "64 rows")]
     print(f"64 rows: inferd gRPC/REST binary tensors "
           f"{results[('inferd gRPC (h2load)', '64 rows')]['rps'] / binary_rest['rps']:.2f}")
