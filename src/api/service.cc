@@ -54,7 +54,7 @@ std::optional<http::Response> Service::HandleAsync(http::Request& request,
   if (queued.ok()) return std::nullopt;
   http::Response response = ErrorResponse(queued);
   response.headers.emplace_back("Retry-After", "1");
-  Finish(*owned, match, response, start);
+  Finish(*owned, router_.Find(*owned), response, start);
   return response;
 }
 
