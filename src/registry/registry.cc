@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <random>
+#include <thread>
 
 #include "common/json_fields.h"
 #include "common/json_writer.h"
@@ -19,7 +22,12 @@ namespace {
 constexpr int64_t kMaxModelResults = 1000;
 constexpr int64_t kMaxVersionResults = 200000;
 constexpr int kVersionIdDigits = 10;
-constexpr int kCreateVersionAttempts = 8;
+// Read-modify-write loops: how often a writer re-reads a document another
+// writer changed first, and the random pause before each retry (up to
+// kBackoffBaseUs << kBackoffDoublings) that spreads racing writers out.
+constexpr int kMaxWriteAttempts = 32;
+constexpr int kBackoffBaseUs = 500;
+constexpr int kBackoffDoublings = 5;
 constexpr std::string_view kArtifactScheme = "mlflow-artifacts:";
 
 std::string VersionId(const std::string& name, int64_t version) {
@@ -67,12 +75,14 @@ std::string ModelToDoc(const RegisteredModel& m) {
   return out;
 }
 
-StatusOr<RegisteredModel> ModelFromDoc(const std::string& text) {
+// `revision`, when given, receives the document's store revision.
+StatusOr<RegisteredModel> ModelFromDoc(const std::string& text, int64_t* revision = nullptr) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(text).get(doc) != simdjson::SUCCESS) {
     return Internal("registered model document is not JSON");
   }
+  if (revision) *revision = JsonInt(doc, store::kRevisionField);
   RegisteredModel m;
   m.name = JsonString(doc, "name");
   m.description = JsonString(doc, "description");
@@ -113,12 +123,13 @@ std::string VersionToDoc(const ModelVersion& v) {
   return out;
 }
 
-StatusOr<ModelVersion> VersionFromDoc(const std::string& text) {
+StatusOr<ModelVersion> VersionFromDoc(const std::string& text, int64_t* revision = nullptr) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(text).get(doc) != simdjson::SUCCESS) {
     return Internal("model version document is not JSON");
   }
+  if (revision) *revision = JsonInt(doc, store::kRevisionField);
   ModelVersion v;
   v.name = JsonString(doc, "name");
   v.version = JsonInt(doc, "version");
@@ -167,6 +178,30 @@ Status ModelNotFound(const std::string& name) {
 Status VersionNotFound(const std::string& name, int64_t version) {
   return NotFound("model version '" + name + "' version " + std::to_string(version) +
                   " not found");
+}
+
+const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const StatusOr<T>& result) {
+  return result.status();
+}
+
+// Runs `attempt` (a read-modify-write) again while it fails with
+// FailedPrecondition: another writer got there first (changed the document it
+// read, took the id it inserted). Only such races produce that code in the
+// registry, and it never leaves it: after kMaxWriteAttempts, Unavailable.
+template <typename Fn>
+auto RetryOnConflict(const std::string& what, Fn attempt) -> decltype(attempt()) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  for (int i = 1;; ++i) {
+    auto result = attempt();
+    if (StatusOf(result).code() != StatusCode::kFailedPrecondition) return result;
+    if (i == kMaxWriteAttempts) break;
+    const int cap_us = kBackoffBaseUs << std::min(i - 1, kBackoffDoublings);
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap_us)(random)));
+  }
+  return Unavailable(what + " is being changed by too many writers at once; retry");
 }
 
 // Applies a search's ordering, filter and paging to `items`.
@@ -233,13 +268,66 @@ StatusOr<std::string> ArtifactPathOfUri(std::string_view uri) {
   return std::string(rest);
 }
 
-Status Registry::PutModel(const RegisteredModel& model) {
-  return store_->Put(store::kRegisteredModels, {model.name, ModelToDoc(model)});
+StatusOr<RegisteredModel> Registry::ReadModel(const std::string& name, int64_t* revision) {
+  auto doc = store_->Get(store::kRegisteredModels, name);
+  if (doc.status().code() == StatusCode::kNotFound) return ModelNotFound(name);
+  if (!doc.ok()) return doc.status();
+  return ModelFromDoc(*doc, revision);
 }
 
-Status Registry::PutVersion(const ModelVersion& version) {
-  return store_->Put(store::kModelVersions,
-                     {VersionId(version.name, version.version), VersionToDoc(version)});
+StatusOr<RegisteredModel> Registry::ChangeModel(
+    const std::string& name, const std::function<Status(RegisteredModel&)>& change) {
+  return RetryOnConflict("registered model '" + name + "'", [&]() -> StatusOr<RegisteredModel> {
+    int64_t revision = 0;
+    ASSIGN_OR_RETURN(RegisteredModel model, ReadModel(name, &revision));
+    RETURN_IF_ERROR(change(model));
+    model.last_updated_timestamp = clock_->NowMillis();
+    Status st = store_->UpdateIf(store::kRegisteredModels, {name, ModelToDoc(model)}, revision);
+    if (st.code() == StatusCode::kNotFound) return ModelNotFound(name);
+    RETURN_IF_ERROR(st);
+    return model;
+  });
+}
+
+StatusOr<ModelVersion> Registry::ChangeVersion(const std::string& name, int64_t version,
+                                               const std::function<Status(ModelVersion&)>& change) {
+  const std::string id = VersionId(name, version);
+  // Why a version read a moment ago is absent: NotFound for the version or its
+  // model, or FailedPrecondition (read again) when it is back.
+  auto absent = [&]() -> Status {
+    Status st = CheckVersionExists(name, version);
+    return st.ok() ? FailedPrecondition("model version '" + id + "' reappeared") : st;
+  };
+  return RetryOnConflict("model version '" + id + "'", [&]() -> StatusOr<ModelVersion> {
+    auto doc = store_->Get(store::kModelVersions, id);
+    if (doc.status().code() == StatusCode::kNotFound) return absent();
+    if (!doc.ok()) return doc.status();
+    int64_t revision = 0;
+    ASSIGN_OR_RETURN(ModelVersion v, VersionFromDoc(*doc, &revision));
+    RETURN_IF_ERROR(change(v));
+    v.last_updated_timestamp = clock_->NowMillis();
+    Status st = store_->UpdateIf(store::kModelVersions, {id, VersionToDoc(v)}, revision);
+    if (st.code() == StatusCode::kNotFound) return absent();
+    RETURN_IF_ERROR(st);
+    return v;
+  });
+}
+
+Status Registry::CheckVersionExists(const std::string& name, int64_t version) {
+  auto doc = store_->Get(store::kModelVersions, VersionId(name, version));
+  if (doc.ok()) return Status::Ok();
+  if (doc.status().code() != StatusCode::kNotFound) return doc.status();
+  RETURN_IF_ERROR(GetModel(name).status());
+  return VersionNotFound(name, version);
+}
+
+StatusOr<ModelVersion> Registry::WithAliases(ModelVersion version) {
+  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(version.name));
+  version.aliases.clear();
+  for (const auto& [alias, target] : model.aliases) {
+    if (target == version.version) version.aliases.push_back(alias);
+  }
+  return version;
 }
 
 StatusOr<RegisteredModel> Registry::CreateModel(const std::string& name,
@@ -260,10 +348,7 @@ StatusOr<RegisteredModel> Registry::CreateModel(const std::string& name,
 }
 
 StatusOr<RegisteredModel> Registry::GetModel(const std::string& name) {
-  auto doc = store_->Get(store::kRegisteredModels, name);
-  if (doc.status().code() == StatusCode::kNotFound) return ModelNotFound(name);
-  if (!doc.ok()) return doc.status();
-  return ModelFromDoc(*doc);
+  return ReadModel(name, nullptr);
 }
 
 StatusOr<Page<RegisteredModel>> Registry::SearchModels(const Search& search) {
@@ -278,18 +363,41 @@ StatusOr<Page<RegisteredModel>> Registry::SearchModels(const Search& search) {
 
 StatusOr<RegisteredModel> Registry::UpdateModel(const std::string& name,
                                                 const std::string& description) {
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  model.description = description;
-  model.last_updated_timestamp = clock_->NowMillis();
-  RETURN_IF_ERROR(PutModel(model));
-  return model;
+  return ChangeModel(name, [&](RegisteredModel& model) {
+    model.description = description;
+    return Status::Ok();
+  });
+}
+
+Status Registry::MoveVersion(const std::string& from_id, const std::string& to_name) {
+  return RetryOnConflict("model version '" + from_id + "'", [&]() -> Status {
+    auto doc = store_->Get(store::kModelVersions, from_id);
+    if (doc.status().code() == StatusCode::kNotFound) return Status::Ok();  // deleted meanwhile
+    if (!doc.ok()) return doc.status();
+    int64_t revision = 0;
+    ASSIGN_OR_RETURN(ModelVersion v, VersionFromDoc(*doc, &revision));
+    v.name = to_name;
+    const store::Document moved{VersionId(to_name, v.version), VersionToDoc(v)};
+    Status st = store_->Insert(store::kModelVersions, moved);
+    if (st.code() == StatusCode::kAlreadyExists) {
+      // An earlier attempt copied it, and then the original changed: copy again.
+      auto copied = store_->Get(store::kModelVersions, moved.id);
+      if (!copied.ok()) return copied.status();
+      int64_t copied_revision = 0;
+      RETURN_IF_ERROR(VersionFromDoc(*copied, &copied_revision).status());
+      st = store_->UpdateIf(store::kModelVersions, moved, copied_revision);
+    }
+    RETURN_IF_ERROR(st);
+    // The original goes only if unchanged since it was copied.
+    st = store_->DeleteIf(store::kModelVersions, from_id, revision);
+    return st.code() == StatusCode::kNotFound ? Status::Ok() : st;
+  });
 }
 
 StatusOr<RegisteredModel> Registry::RenameModel(const std::string& name,
                                                 const std::string& new_name) {
   RETURN_IF_ERROR(CheckName(new_name));
   ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  ASSIGN_OR_RETURN(auto versions, ListVersions(name));
   model.name = new_name;
   model.last_updated_timestamp = clock_->NowMillis();
   Status st = store_->Insert(store::kRegisteredModels, {new_name, ModelToDoc(model)});
@@ -297,41 +405,62 @@ StatusOr<RegisteredModel> Registry::RenameModel(const std::string& name,
     return AlreadyExists("registered model '" + new_name + "' already exists");
   }
   RETURN_IF_ERROR(st);
-  for (ModelVersion& v : versions) {
-    const int64_t number = v.version;
-    v.name = new_name;
-    RETURN_IF_ERROR(PutVersion(v));
-    RETURN_IF_ERROR(store_->Delete(store::kModelVersions, VersionId(name, number)));
-  }
-  RETURN_IF_ERROR(store_->Delete(store::kRegisteredModels, name));
-  return model;
+  // Until the old model is removed, writers may still change it and its
+  // versions; each attempt carries the old model over as it then is, moves
+  // the versions it then has, and removes it only if nothing changed since.
+  return RetryOnConflict("registered model '" + name + "'", [&]() -> StatusOr<RegisteredModel> {
+    int64_t revision = 0;
+    ASSIGN_OR_RETURN(RegisteredModel old, ReadModel(name, &revision));
+    auto carry_over = [&](RegisteredModel& m) {
+      m = old;
+      m.name = new_name;
+      return Status::Ok();
+    };
+    ASSIGN_OR_RETURN(RegisteredModel renamed, ChangeModel(new_name, carry_over));
+    ASSIGN_OR_RETURN(auto versions, store_->List(store::kModelVersions, {"name", name}));
+    for (const auto& version : versions) RETURN_IF_ERROR(MoveVersion(version.id, new_name));
+    Status removed = store_->DeleteIf(store::kRegisteredModels, name, revision);
+    if (removed.code() == StatusCode::kNotFound) return ModelNotFound(name);
+    RETURN_IF_ERROR(removed);
+    return renamed;
+  });
 }
 
 Status Registry::DeleteModel(const std::string& name) {
-  RETURN_IF_ERROR(GetModel(name).status());
-  ASSIGN_OR_RETURN(auto versions, ListVersions(name));
-  for (const auto& v : versions) {
-    RETURN_IF_ERROR(store_->Delete(store::kModelVersions, VersionId(name, v.version)));
-  }
-  return store_->Delete(store::kRegisteredModels, name);
+  // The model is removed only if unchanged while its versions were: a version
+  // created meanwhile changes it (last_version), and the next attempt removes
+  // that version too.
+  return RetryOnConflict("registered model '" + name + "'", [&]() -> Status {
+    int64_t revision = 0;
+    RETURN_IF_ERROR(ReadModel(name, &revision).status());
+    ASSIGN_OR_RETURN(auto versions, store_->List(store::kModelVersions, {"name", name}));
+    for (const auto& version : versions) {
+      Status st = store_->Delete(store::kModelVersions, version.id);
+      if (st.code() != StatusCode::kNotFound) RETURN_IF_ERROR(st);
+    }
+    Status st = store_->DeleteIf(store::kRegisteredModels, name, revision);
+    return st.code() == StatusCode::kNotFound ? ModelNotFound(name) : st;
+  });
 }
 
 Status Registry::SetModelTag(const std::string& name, const std::string& key,
                              const std::string& value) {
   if (key.empty()) return InvalidArgument("tag key must not be empty");
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  model.tags[key] = value;
-  model.last_updated_timestamp = clock_->NowMillis();
-  return PutModel(model);
+  auto set = [&](RegisteredModel& model) {
+    model.tags[key] = value;
+    return Status::Ok();
+  };
+  return ChangeModel(name, set).status();
 }
 
 Status Registry::DeleteModelTag(const std::string& name, const std::string& key) {
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  if (model.tags.erase(key) == 0) {
-    return NotFound("registered model '" + name + "' has no tag '" + key + "'");
-  }
-  model.last_updated_timestamp = clock_->NowMillis();
-  return PutModel(model);
+  auto erase = [&](RegisteredModel& model) {
+    if (model.tags.erase(key) == 0) {
+      return NotFound("registered model '" + name + "' has no tag '" + key + "'");
+    }
+    return Status::Ok();
+  };
+  return ChangeModel(name, erase).status();
 }
 
 Status Registry::SetAlias(const std::string& name, const std::string& alias, int64_t version) {
@@ -342,20 +471,25 @@ Status Registry::SetAlias(const std::string& name, const std::string& alias, int
                             std::all_of(alias.begin() + 1, alias.end(), ::isdigit))) {
     return InvalidArgument("alias '" + alias + "' is reserved (latest, v<number>)");
   }
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  RETURN_IF_ERROR(GetVersion(name, version).status());
-  model.aliases[alias] = version;
-  model.last_updated_timestamp = clock_->NowMillis();
-  return PutModel(model);
+  auto set = [&](RegisteredModel& model) -> Status {
+    // Checked after the model is read: DeleteVersion changes the model after
+    // removing the version, so an alias to a version deleted meanwhile fails
+    // here or in the conditional write.
+    RETURN_IF_ERROR(CheckVersionExists(name, version));
+    model.aliases[alias] = version;
+    return Status::Ok();
+  };
+  return ChangeModel(name, set).status();
 }
 
 Status Registry::DeleteAlias(const std::string& name, const std::string& alias) {
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  if (model.aliases.erase(alias) == 0) {
-    return NotFound("registered model '" + name + "' has no alias '" + alias + "'");
-  }
-  model.last_updated_timestamp = clock_->NowMillis();
-  return PutModel(model);
+  auto erase = [&](RegisteredModel& model) {
+    if (model.aliases.erase(alias) == 0) {
+      return NotFound("registered model '" + name + "' has no alias '" + alias + "'");
+    }
+    return Status::Ok();
+  };
+  return ChangeModel(name, erase).status();
 }
 
 StatusOr<ModelVersion> Registry::GetVersionByAlias(const std::string& name,
@@ -369,7 +503,6 @@ StatusOr<ModelVersion> Registry::GetVersionByAlias(const std::string& name,
 }
 
 StatusOr<ModelVersion> Registry::CreateVersion(const NewVersion& request) {
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(request.name));
   if (request.source.empty()) return InvalidArgument("a model version needs a source");
   ModelVersion v;
   v.name = request.name;
@@ -382,26 +515,37 @@ StatusOr<ModelVersion> Registry::CreateVersion(const NewVersion& request) {
   v.dataset = request.dataset;
   v.prediction_profile = request.prediction_profile;
   v.creation_timestamp = v.last_updated_timestamp = clock_->NowMillis();
-  for (int attempt = 0; attempt < kCreateVersionAttempts; ++attempt) {
-    ASSIGN_OR_RETURN(auto existing, store_->List(store::kModelVersions, {"name", request.name}));
-    // Numbers are never reused: the model remembers the highest one handed out.
-    int64_t next = model.last_version + 1;
+  // The number: one above every number handed out (the model remembers the
+  // highest, so numbers are never reused) and every version stored. Inserting
+  // the version claims it; when a concurrent writer took it first, the insert
+  // fails and the next attempt looks again.
+  auto claim_number = [&]() -> Status {
+    ASSIGN_OR_RETURN(RegisteredModel model, GetModel(v.name));
+    ASSIGN_OR_RETURN(auto existing, store_->List(store::kModelVersions, {"name", v.name}));
+    v.version = model.last_version + 1;
     if (!existing.empty()) {
       ASSIGN_OR_RETURN(ModelVersion last, VersionFromDoc(existing.back().json));
-      next = std::max(next, last.version + 1);
+      v.version = std::max(v.version, last.version + 1);
     }
-    v.version = next;
     Status st = store_->Insert(store::kModelVersions,
                                {VersionId(v.name, v.version), VersionToDoc(v)});
-    if (st.code() == StatusCode::kAlreadyExists) continue;  // a concurrent writer won
-    RETURN_IF_ERROR(st);
-    model.last_version = v.version;
-    model.last_updated_timestamp = v.creation_timestamp;
-    RETURN_IF_ERROR(PutModel(model));
-    return v;
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return FailedPrecondition("version " + std::to_string(v.version) + " was taken");
+    }
+    return st;
+  };
+  RETURN_IF_ERROR(RetryOnConflict("the version numbers of '" + v.name + "'", claim_number));
+  auto record_number = [&](RegisteredModel& m) {
+    m.last_version = std::max(m.last_version, v.version);
+    return Status::Ok();
+  };
+  if (auto recorded = ChangeModel(v.name, record_number); !recorded.ok()) {
+    // The model was deleted meanwhile (or the store failed): take the version
+    // back rather than leave it unrecorded.
+    (void)store_->Delete(store::kModelVersions, VersionId(v.name, v.version));
+    return recorded.status();
   }
-  return Unavailable("could not allocate a version number for '" + request.name +
-                     "' (too much contention); retry");
+  return v;
 }
 
 StatusOr<ModelVersion> Registry::GetVersion(const std::string& name, int64_t version) {
@@ -460,11 +604,12 @@ StatusOr<Page<ModelVersion>> Registry::SearchVersions(const Search& search) {
 
 StatusOr<ModelVersion> Registry::UpdateVersion(const std::string& name, int64_t version,
                                                const std::string& description) {
-  ASSIGN_OR_RETURN(ModelVersion v, GetVersion(name, version));
-  v.description = description;
-  v.last_updated_timestamp = clock_->NowMillis();
-  RETURN_IF_ERROR(PutVersion(v));
-  return v;
+  auto describe = [&](ModelVersion& v) {
+    v.description = description;
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(ModelVersion changed, ChangeVersion(name, version, describe));
+  return WithAliases(std::move(changed));
 }
 
 StatusOr<ModelVersion> Registry::TransitionStage(const std::string& name, int64_t version,
@@ -478,40 +623,55 @@ StatusOr<ModelVersion> Registry::TransitionStage(const std::string& name, int64_
   if (it == std::end(kStages)) {
     return InvalidArgument("stage '" + stage + "' is not None, Staging, Production or Archived");
   }
-  ASSIGN_OR_RETURN(ModelVersion v, GetVersion(name, version));
-  v.current_stage = std::string(*it);
-  v.last_updated_timestamp = clock_->NowMillis();
-  RETURN_IF_ERROR(PutVersion(v));
-  return v;
+  auto transition = [&](ModelVersion& v) {
+    v.current_stage = std::string(*it);
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(ModelVersion changed, ChangeVersion(name, version, transition));
+  return WithAliases(std::move(changed));
 }
 
 Status Registry::DeleteVersion(const std::string& name, int64_t version) {
-  RETURN_IF_ERROR(GetVersion(name, version).status());
-  ASSIGN_OR_RETURN(RegisteredModel model, GetModel(name));
-  std::erase_if(model.aliases, [&](const auto& a) { return a.second == version; });
-  model.last_updated_timestamp = clock_->NowMillis();
-  RETURN_IF_ERROR(PutModel(model));
-  return store_->Delete(store::kModelVersions, VersionId(name, version));
+  auto drop_aliases = [&](RegisteredModel& model) {
+    std::erase_if(model.aliases, [&](const auto& a) { return a.second == version; });
+    model.last_version = std::max(model.last_version, version);  // never handed out again
+    return Status::Ok();
+  };
+  auto drop_aliases_of_existing = [&](RegisteredModel& model) -> Status {
+    RETURN_IF_ERROR(CheckVersionExists(name, version));
+    return drop_aliases(model);
+  };
+  // Aliases go first, so that an interruption leaves none pointing nowhere...
+  RETURN_IF_ERROR(ChangeModel(name, drop_aliases_of_existing).status());
+  Status st = store_->Delete(store::kModelVersions, VersionId(name, version));
+  if (st.code() == StatusCode::kNotFound) return VersionNotFound(name, version);
+  RETURN_IF_ERROR(st);
+  // ...and again after the version is gone: this write fences out a SetAlias
+  // that read the model before it (see SetAlias).
+  st = ChangeModel(name, drop_aliases).status();
+  return st.code() == StatusCode::kNotFound ? Status::Ok() : st;
 }
 
 Status Registry::SetVersionTag(const std::string& name, int64_t version, const std::string& key,
                                const std::string& value) {
   if (key.empty()) return InvalidArgument("tag key must not be empty");
-  ASSIGN_OR_RETURN(ModelVersion v, GetVersion(name, version));
-  v.tags[key] = value;
-  v.last_updated_timestamp = clock_->NowMillis();
-  return PutVersion(v);
+  auto set = [&](ModelVersion& v) {
+    v.tags[key] = value;
+    return Status::Ok();
+  };
+  return ChangeVersion(name, version, set).status();
 }
 
 Status Registry::DeleteVersionTag(const std::string& name, int64_t version,
                                   const std::string& key) {
-  ASSIGN_OR_RETURN(ModelVersion v, GetVersion(name, version));
-  if (v.tags.erase(key) == 0) {
-    return NotFound("model version '" + name + "' version " + std::to_string(version) +
-                    " has no tag '" + key + "'");
-  }
-  v.last_updated_timestamp = clock_->NowMillis();
-  return PutVersion(v);
+  auto erase = [&](ModelVersion& v) {
+    if (v.tags.erase(key) == 0) {
+      return NotFound("model version '" + name + "' version " + std::to_string(version) +
+                      " has no tag '" + key + "'");
+    }
+    return Status::Ok();
+  };
+  return ChangeVersion(name, version, erase).status();
 }
 
 StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& version) {

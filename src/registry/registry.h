@@ -11,13 +11,24 @@
 // "<name>/<version as 10 digits>" with a `name` field (indexed). docs/store.md
 // lists their fields.
 //
-// Thread-safety: all methods are thread-safe (state lives in the Store).
-// Without transactions (FerretDB has none), multi-document changes (rename,
-// delete) are ordered so that an interruption leaves no dangling version: a
-// model document is written before and removed after its versions.
+// Thread-safety: all methods are thread-safe, and any number of registries
+// (threads, servers, `inferd models`) may share one store: state lives only in
+// the Store. Every change to an existing document is a read-modify-write that
+// the Store applies only if the document's revision is still the one read
+// (Store::UpdateIf); otherwise it reads again and retries, with a short random
+// pause, up to a bound, after which it returns Unavailable. So concurrent
+// alias moves, tags, descriptions, stages and new versions never overwrite one
+// another; a version number is claimed by inserting its document (unique id),
+// so each is handed out once. Without transactions (MongoDB's are not used,
+// FerretDB has none), multi-document changes (rename, delete) are ordered so
+// that an interruption leaves no dangling version: a model document is written
+// before and removed after its versions, and removed only if it did not change
+// meanwhile. Renaming a model while others write to its new name may lose
+// those writes.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -142,8 +153,24 @@ class Registry {
   StatusOr<ModelFile> ReadModelFile(const ModelVersion& version);
 
  private:
-  Status PutModel(const RegisteredModel& model);
-  Status PutVersion(const ModelVersion& version);
+  // The model and, when `revision` is given, the store revision it was read at.
+  StatusOr<RegisteredModel> ReadModel(const std::string& name, int64_t* revision);
+  // Reads the model, applies `change`, stamps last_updated_timestamp and
+  // writes it back if no one changed it meanwhile, else starts over (bounded).
+  // An error from `change` is returned and nothing is written. Returns the
+  // model as written; NotFound when the model is absent.
+  StatusOr<RegisteredModel> ChangeModel(const std::string& name,
+                                        const std::function<Status(RegisteredModel&)>& change);
+  // Likewise for a version (its `aliases` are left empty).
+  StatusOr<ModelVersion> ChangeVersion(const std::string& name, int64_t version,
+                                       const std::function<Status(ModelVersion&)>& change);
+  // OK when the version exists; NotFound naming the model or the version.
+  Status CheckVersionExists(const std::string& name, int64_t version);
+  // `version` with the aliases its model points at it.
+  StatusOr<ModelVersion> WithAliases(ModelVersion version);
+  // Copies version document `from_id` to model `to_name` and removes it, if
+  // it did not change in between (else copies it again). OK when absent.
+  Status MoveVersion(const std::string& from_id, const std::string& to_name);
 
   store::Store* store_;
   const Clock* clock_;

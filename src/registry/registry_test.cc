@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
 
 namespace inferd::registry {
 namespace {
@@ -153,6 +157,138 @@ TEST_F(RegistryTest, ModelFilesResolveFromArtifacts) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(registry_->ReadModelFile(AddVersion("iris", "mlflow-artifacts:/nothing")).status().code(),
             StatusCode::kNotFound);
+}
+
+// Runs `a` on this thread and `b` on another, released at the same moment.
+void RunTogether(const std::function<void()>& a, const std::function<void()>& b) {
+  std::atomic<int> ready{0};
+  auto together = [&] {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+  };
+  std::thread other([&] {
+    together();
+    b();
+  });
+  together();
+  a();
+  other.join();
+}
+
+// Two servers sharing one store, as two registries on two connections to one
+// SQLite file; the store contract suite proves UpdateIf alike on MongoDB.
+class SharedStoreRegistryTest : public RegistryTest {
+ protected:
+  void SetUp() override {
+    RegistryTest::SetUp();
+    other_store_ = std::move(store::OpenStore("sqlite:///" + (dir_ / "r.db").string())).value();
+    other_ = std::make_unique<Registry>(other_store_.get(), SystemClock::Get());
+  }
+  Registry* registry(int i) { return i % 2 == 0 ? registry_.get() : other_.get(); }
+
+  std::unique_ptr<store::Store> other_store_;
+  std::unique_ptr<Registry> other_;
+};
+
+TEST_F(SharedStoreRegistryTest, ConcurrentChangesAreNeitherLostNorDuplicated) {
+  ASSERT_TRUE(registry_->CreateModel("iris", "", {}).ok());
+  constexpr int kThreads = 6, kRounds = 8;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<int64_t>> created(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Registry* r = registry(t);
+      for (int i = 0; i < kRounds; ++i) {
+        auto v = r->CreateVersion({.name = "iris", .source = "mlflow-artifacts:/m"});
+        ASSERT_TRUE(v.ok()) << v.status().ToString();
+        created[t].push_back(v->version);
+        const std::string key = std::to_string(t) + "-" + std::to_string(i);
+        Status st = r->SetModelTag("iris", "tag-" + key, key);
+        ASSERT_TRUE(st.ok()) << st.ToString();
+        st = r->SetVersionTag("iris", 1, "tag-" + key, key);  // version 1 exists by now
+        ASSERT_TRUE(st.ok()) << st.ToString();
+        st = r->SetAlias("iris", "alias-" + std::to_string(t % 3), v->version);
+        ASSERT_TRUE(st.ok()) << st.ToString();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  std::set<int64_t> numbers;
+  for (const auto& mine : created) numbers.insert(mine.begin(), mine.end());
+  ASSERT_EQ(numbers.size(), size_t{kThreads * kRounds});  // each handed out once
+  EXPECT_EQ(*numbers.begin(), 1);
+  EXPECT_EQ(*numbers.rbegin(), kThreads * kRounds);  // and none skipped
+  auto model = registry_->GetModel("iris");
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(model->last_version, kThreads * kRounds);
+  EXPECT_EQ(model->tags.size(), size_t{kThreads * kRounds});
+  EXPECT_EQ(registry_->GetVersion("iris", 1)->tags.size(), size_t{kThreads * kRounds});
+  ASSERT_EQ(model->aliases.size(), 3u);
+  for (const auto& [alias, version] : model->aliases) {
+    const int group = alias.back() - '0';
+    bool set_by_group = false;
+    for (int t = group; t < kThreads; t += 3) {
+      set_by_group |= std::count(created[t].begin(), created[t].end(), version) > 0;
+    }
+    EXPECT_TRUE(set_by_group) << alias << " -> " << version;
+  }
+}
+
+TEST_F(SharedStoreRegistryTest, AnAliasNeverOutlivesItsVersion) {
+  ASSERT_TRUE(registry_->CreateModel("iris", "", {}).ok());
+  for (int round = 0; round < 20; ++round) {
+    const int64_t version = AddVersion("iris").version;
+    RunTogether([&] { EXPECT_TRUE(registry_->DeleteVersion("iris", version).ok()); },
+                [&] {
+                  Status st = other_->SetAlias("iris", "production", version);
+                  EXPECT_TRUE(st.ok() || st.code() == StatusCode::kNotFound) << st.ToString();
+                });
+    auto model = registry_->GetModel("iris");
+    ASSERT_TRUE(model.ok());
+    EXPECT_EQ(model->aliases.count("production"), 0u) << "round " << round;
+  }
+}
+
+TEST_F(SharedStoreRegistryTest, ADeletedModelKeepsNoVersionCreatedMeanwhile) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string name = "m" + std::to_string(round);
+    ASSERT_TRUE(registry_->CreateModel(name, "", {}).ok());
+    AddVersion(name);
+    RunTogether([&] { EXPECT_TRUE(registry_->DeleteModel(name).ok()); },
+                [&] {
+                  auto v = other_->CreateVersion({.name = name, .source = "mlflow-artifacts:/m"});
+                  EXPECT_TRUE(v.ok() || v.status().code() == StatusCode::kNotFound)
+                      << v.status().ToString();
+                });
+    EXPECT_EQ(registry_->GetModel(name).status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store_->List(store::kModelVersions, {"name", name})->size(), 0u) << name;
+  }
+}
+
+TEST_F(SharedStoreRegistryTest, ARenameCarriesOverChangesMadeMeanwhile) {
+  ASSERT_TRUE(registry_->CreateModel("a", "", {}).ok());
+  for (int i = 0; i < 3; ++i) AddVersion("a");
+  std::map<std::string, std::string> model_tags, version_tags;
+  RunTogether([&] { EXPECT_TRUE(registry_->RenameModel("a", "b").ok()); },
+              [&] {
+                for (int i = 0;; ++i) {  // until the old name is gone
+                  const std::string key = "k" + std::to_string(i);
+                  Status on_model = other_->SetModelTag("a", key, "m");
+                  if (on_model.ok()) model_tags[key] = "m";
+                  Status on_version = other_->SetVersionTag("a", 1, key, "v");
+                  if (on_version.ok()) version_tags[key] = "v";
+                  if (!on_model.ok() && !on_version.ok()) break;
+                }
+              });
+  EXPECT_EQ(registry_->GetModel("a").status().code(), StatusCode::kNotFound);
+  auto b = registry_->GetModel("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->tags, model_tags);
+  EXPECT_EQ(registry_->GetVersion("b", 1)->tags, version_tags);
+  EXPECT_EQ(registry_->ListVersions("b")->size(), 3u);
+  EXPECT_EQ(registry_->ListVersions("a")->size(), 0u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <random>
 
 namespace inferd::store {
@@ -19,6 +20,7 @@ constexpr int32_t kServerSelectionTimeoutMs = 5000;
 constexpr int32_t kDuplicateKey = 11000;
 constexpr char kBlobs[] = "blobs";
 constexpr char kBlobChunks[] = "blob_chunks";
+constexpr char kRevisionClaims[] = "revision_claims";
 // U+10FFFF: sorts after every UTF-8 string that starts with a given prefix.
 constexpr char kMaxCodePoint[] = "\xf4\x8f\xbf\xbf";
 
@@ -47,15 +49,30 @@ Status MongoError(const std::string& what, const bson_error_t& error) {
                           : "MongoDB " + what + ": " + OneLine(error.message));
 }
 
-// Builds {_id: id, ...fields of json}.
-StatusOr<Bson> ToBson(std::string_view id, std::string_view json) {
+StatusOr<Bson> ParseJson(std::string_view json) {
   bson_error_t error;
   Bson fields(bson_new_from_json(reinterpret_cast<const uint8_t*>(json.data()),
                                  static_cast<ssize_t>(json.size()), &error));
   if (!fields) return InvalidArgument(std::string("document is not valid JSON: ") + error.message);
+  return fields;
+}
+
+// Builds {_id: id, ...fields of json}.
+StatusOr<Bson> ToBson(std::string_view id, std::string_view json) {
+  ASSIGN_OR_RETURN(Bson fields, ParseJson(json));
   Bson doc = NewBson();
   bson_append_utf8(doc.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
   bson_concat(doc.get(), fields.get());
+  return doc;
+}
+
+// Builds {_id: id, ...fields of json but its revision, revision: revision}.
+StatusOr<Bson> ToBsonAtRevision(std::string_view id, std::string_view json, int64_t revision) {
+  ASSIGN_OR_RETURN(Bson fields, ParseJson(json));
+  Bson doc = NewBson();
+  bson_append_utf8(doc.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
+  bson_copy_to_excluding_noinit(fields.get(), doc.get(), "_id", kRevisionField, nullptr);
+  BSON_APPEND_INT64(doc.get(), kRevisionField, revision);
   return doc;
 }
 
@@ -86,6 +103,43 @@ Bson IdSelector(std::string_view id) {
   Bson selector = NewBson();
   bson_append_utf8(selector.get(), "_id", 3, id.data(), static_cast<int>(id.size()));
   return selector;
+}
+
+// {_id: id, revision: revision}; for revision 0 also a document without the field.
+Bson RevisionSelector(std::string_view id, int64_t revision) {
+  Bson selector = IdSelector(id);
+  if (revision != 0) {
+    BSON_APPEND_INT64(selector.get(), kRevisionField, revision);
+    return selector;
+  }
+  bson_t either, zero, missing, exists;
+  BSON_APPEND_ARRAY_BEGIN(selector.get(), "$or", &either);
+  BSON_APPEND_DOCUMENT_BEGIN(&either, "0", &zero);
+  BSON_APPEND_INT64(&zero, kRevisionField, 0);
+  bson_append_document_end(&either, &zero);
+  BSON_APPEND_DOCUMENT_BEGIN(&either, "1", &missing);
+  BSON_APPEND_DOCUMENT_BEGIN(&missing, kRevisionField, &exists);
+  BSON_APPEND_BOOL(&exists, "$exists", false);
+  bson_append_document_end(&missing, &exists);
+  bson_append_document_end(&either, &missing);
+  bson_append_array_end(selector.get(), &either);
+  return selector;
+}
+
+int64_t Int64Field(const bson_t* doc, const char* field) {
+  bson_iter_t it;
+  return bson_iter_init_find(&it, doc, field) ? bson_iter_as_int64(&it) : 0;
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Conflict(std::string_view collection, std::string_view id) {
+  return FailedPrecondition("'" + std::string(id) + "' in " + std::string(collection) +
+                            " was changed concurrently; read it again");
 }
 
 }  // namespace
@@ -149,19 +203,36 @@ class MongoStore::Impl {
     pool_ = mongoc_client_pool_new(uri_);
     mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
     RETURN_IF_ERROR(Ping());
+    RETURN_IF_ERROR(DetectFerretDb());
     return CreateIndexes();
   }
 
+  // FerretDB answers buildInfo with a `ferretdbVersion` field; MongoDB does not.
+  Status DetectFerretDb() {
+    return RunCommand("buildInfo", "buildInfo", [this](const bson_t* reply) {
+      bson_iter_t it;
+      claim_revisions_ = bson_iter_init_find(&it, reply, "ferretdbVersion");
+    });
+  }
+
   Status Ping() {
+    return RunCommand("ping", "unreachable", [](const bson_t*) {});
+  }
+
+  // Runs the database command {<name>: 1} and hands its reply to `on_reply`;
+  // an error names `what` failed.
+  template <typename Fn>
+  Status RunCommand(const char* name, const char* what, Fn on_reply) {
     Lease lease(this, "");
     Bson command = NewBson();
-    BSON_APPEND_INT32(command.get(), "ping", 1);
+    BSON_APPEND_INT32(command.get(), name, 1);
     bson_t reply;
     bson_error_t error;
     bool ok = mongoc_client_command_simple(lease.client(), database_.c_str(), command.get(),
                                            nullptr, &reply, &error);
+    if (ok) on_reply(&reply);
     bson_destroy(&reply);
-    return ok ? Status::Ok() : MongoError("unreachable", error);
+    return ok ? Status::Ok() : MongoError(what, error);
   }
 
   Status CreateIndexes() {
@@ -247,6 +318,87 @@ class MongoStore::Impl {
       return NotFound("'" + std::string(id) + "' not found in " + std::string(collection));
     }
     return *found;
+  }
+
+  Status UpdateIf(std::string_view collection, std::string_view id, std::string_view json,
+                  int64_t expected_revision) {
+    ASSIGN_OR_RETURN(Bson doc, ToBsonAtRevision(id, json, expected_revision + 1));
+    return WithClaim(collection, id, expected_revision, [&]() -> Status {
+      int64_t matched = 0;
+      {
+        Lease lease(this, collection);
+        bson_t reply;
+        bson_error_t error;
+        bool ok = mongoc_collection_replace_one(lease.collection(),
+                                                RevisionSelector(id, expected_revision).get(),
+                                                doc.get(), nullptr, &reply, &error);
+        matched = Int64Field(&reply, "matchedCount");
+        bson_destroy(&reply);
+        if (!ok) return MongoError("replace", error);
+      }
+      return matched == 1 ? Status::Ok() : NotChanged(collection, id);
+    });
+  }
+
+  Status DeleteIf(std::string_view collection, std::string_view id, int64_t expected_revision) {
+    return WithClaim(collection, id, expected_revision, [&]() -> Status {
+      ASSIGN_OR_RETURN(int64_t deleted,
+                       DeleteMatching(collection, RevisionSelector(id, expected_revision).get()));
+      return deleted == 1 ? Status::Ok() : NotChanged(collection, id);
+    });
+  }
+
+  // After a conditional write changed nothing: NotFound when the document is
+  // absent, else FailedPrecondition.
+  Status NotChanged(std::string_view collection, std::string_view id) {
+    auto doc = Get(collection, id);
+    return doc.ok() ? Conflict(collection, id) : doc.status();
+  }
+
+  // Runs the conditional write `write` of `id` at `expected_revision`; against
+  // FerretDB only while holding the claim on the next revision.
+  template <typename Fn>
+  Status WithClaim(std::string_view collection, std::string_view id, int64_t expected_revision,
+                   Fn write) {
+    if (!claim_revisions_) return write();
+    const std::string claim = std::string(collection) + "/" + std::string(id) + "@" +
+                              std::to_string(expected_revision + 1);
+    RETURN_IF_ERROR(Claim(collection, id, claim));
+    Status status = write();
+    // A claim left behind is harmless once the write landed (the document is
+    // past this revision) and is taken over after the lease otherwise.
+    if (auto released = DeleteMatching(kRevisionClaims, IdSelector(claim).get()); !released.ok()) {
+      spdlog::warn("could not release revision claim '{}': {}", claim, released.status().message());
+    }
+    return status;
+  }
+
+  // Inserts the claim; FailedPrecondition while a live writer holds it. A
+  // claim older than the lease (its writer died) is removed and claimed anew.
+  Status Claim(std::string_view collection, std::string_view id, const std::string& claim) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const int64_t now = NowMillis();
+      Bson doc = IdSelector(claim);
+      BSON_APPEND_INT64(doc.get(), "at", now);
+      bson_error_t error;
+      {
+        Lease lease(this, kRevisionClaims);
+        if (mongoc_collection_insert_one(lease.collection(), doc.get(), nullptr, nullptr, &error)) {
+          return Status::Ok();
+        }
+      }
+      if (error.code != kDuplicateKey) return MongoError("revision claim", error);
+      std::optional<int64_t> held_since;
+      RETURN_IF_ERROR(Find(kRevisionClaims, IdSelector(claim).get(), nullptr,
+                           [&](const bson_t* held) { held_since = Int64Field(held, "at"); }));
+      if (!held_since || now - *held_since < MongoStore::kClaimLeaseMs) break;
+      spdlog::warn("taking over revision claim '{}' held since {} ms ago", claim,
+                   now - *held_since);
+      Bson stale = IdSelector(claim);
+      BSON_APPEND_INT64(stale.get(), "at", *held_since);
+      RETURN_IF_ERROR(DeleteMatching(kRevisionClaims, stale.get()).status());
+    }
+    return Conflict(collection, id);
   }
 
   // Deletes matching documents; returns how many.
@@ -447,6 +599,7 @@ class MongoStore::Impl {
   mongoc_uri_t* uri_ = nullptr;
   mongoc_client_pool_t* pool_ = nullptr;
   std::string database_;
+  bool claim_revisions_ = false;  // the server is FerretDB; set once by Open
 };
 
 StatusOr<std::unique_ptr<MongoStore>> MongoStore::Open(const std::string& uri) {
@@ -479,6 +632,16 @@ Status MongoStore::Delete(std::string_view collection, std::string_view id) {
     return NotFound("'" + std::string(id) + "' not found in " + std::string(collection));
   }
   return Status::Ok();
+}
+Status MongoStore::UpdateIf(std::string_view collection, const Document& doc,
+                            int64_t expected_revision) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->UpdateIf(collection, doc.id, doc.json, expected_revision);
+}
+Status MongoStore::DeleteIf(std::string_view collection, std::string_view id,
+                            int64_t expected_revision) {
+  RETURN_IF_ERROR(CheckCollection(collection));
+  return impl_->DeleteIf(collection, id, expected_revision);
 }
 StatusOr<std::vector<Document>> MongoStore::List(std::string_view collection,
                                                  const Filter& filter, int64_t limit) {

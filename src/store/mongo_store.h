@@ -7,6 +7,17 @@
 // listing them. Operations stay within what MongoDB 7 and FerretDB 1.x both
 // serve: no transactions, TTL indexes or change streams.
 //
+// UpdateIf / DeleteIf are one replace_one / delete_one whose filter holds the
+// expected revision, which MongoDB applies atomically to the document.
+// FerretDB 1.x does not: it reads the matching document and writes it back in
+// two steps (FerretDB issue #3040), so two conditional writes of the same
+// revision could both land. Against FerretDB (recognised at Open by the
+// `ferretdbVersion` field of buildInfo) each conditional write therefore
+// first inserts a claim `revision_claims` {_id: "<collection>/<id>@<next
+// revision>", at (ms)}: the unique _id admits one writer per revision, and the
+// claim is removed once the write is done. A claim left by a writer that died
+// holding it is taken over after kClaimLeaseMs.
+//
 // Thread-safe: each call borrows a client from a mongoc_client_pool_t.
 #pragma once
 
@@ -20,6 +31,9 @@ namespace inferd::store {
 class MongoStore final : public Store {
  public:
   static constexpr size_t kChunkBytes = 4 << 20;
+  // How long a revision claim (FerretDB only) may be held before another
+  // writer may take it over; a claim is normally held for one round trip.
+  static constexpr int64_t kClaimLeaseMs = 10'000;
 
   // Connects, checks the server answers and the credentials are accepted, and
   // creates the indexes. `uri` is a mongodb:// URI; its path names the
@@ -33,6 +47,10 @@ class MongoStore final : public Store {
   Status Put(std::string_view collection, const Document& doc) override;
   StatusOr<std::string> Get(std::string_view collection, std::string_view id) override;
   Status Delete(std::string_view collection, std::string_view id) override;
+  Status UpdateIf(std::string_view collection, const Document& doc,
+                  int64_t expected_revision) override;
+  Status DeleteIf(std::string_view collection, std::string_view id,
+                  int64_t expected_revision) override;
   StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,
                                        int64_t limit) override;
   StatusOr<int64_t> InsertMany(std::string_view collection,

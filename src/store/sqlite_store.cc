@@ -161,6 +161,50 @@ Status SqliteStore::Delete(std::string_view collection, std::string_view id) {
   return Status::Ok();
 }
 
+Status SqliteStore::NotChanged(const std::string& table, std::string_view id) {
+  Statement st(db_, "SELECT 1 FROM " + table + " WHERE id = ?");
+  RETURN_IF_ERROR(st.status());
+  int rc = st.Bind(1, id).Step();
+  if (rc == SQLITE_DONE) return NotFound("'" + std::string(id) + "' not found in " + table);
+  if (rc != SQLITE_ROW) return st.Error("get");
+  return FailedPrecondition("'" + std::string(id) + "' in " + table +
+                            " was changed concurrently; read it again");
+}
+
+Status SqliteStore::UpdateIf(std::string_view collection, const Document& doc,
+                             int64_t expected_revision) {
+  ASSIGN_OR_RETURN(std::string table, Table(collection));
+  std::lock_guard lock(mu_);
+  {
+    // CASE, not AND: json_type raises an error on malformed JSON.
+    Statement check(db_, "SELECT CASE WHEN json_valid(?1) THEN json_type(?1) = 'object' END");
+    RETURN_IF_ERROR(check.status());
+    if (check.Bind(1, doc.json).Step() != SQLITE_ROW) return check.Error("update");
+    if (check.Int(0) != 1) return InvalidArgument("document '" + doc.id + "' is not a JSON object");
+  }
+  Statement st(db_, "UPDATE " + table + " SET doc = json_set(?2, '$." + kRevisionField +
+                        "', ?3 + 1) WHERE id = ?1 AND ifnull(json_extract(doc, '$." +
+                        kRevisionField + "'), 0) = ?3");
+  RETURN_IF_ERROR(st.status());
+  if (st.Bind(1, doc.id).Bind(2, doc.json).Bind(3, expected_revision).Step() != SQLITE_DONE) {
+    return st.Error("update");
+  }
+  return sqlite3_changes(db_) == 1 ? Status::Ok() : NotChanged(table, doc.id);
+}
+
+Status SqliteStore::DeleteIf(std::string_view collection, std::string_view id,
+                             int64_t expected_revision) {
+  ASSIGN_OR_RETURN(std::string table, Table(collection));
+  std::lock_guard lock(mu_);
+  Statement st(db_, "DELETE FROM " + table + " WHERE id = ?1 AND ifnull(json_extract(doc, '$." +
+                        kRevisionField + "'), 0) = ?2");
+  RETURN_IF_ERROR(st.status());
+  if (st.Bind(1, id).Bind(2, expected_revision).Step() != SQLITE_DONE) {
+    return st.Error("delete");
+  }
+  return sqlite3_changes(db_) == 1 ? Status::Ok() : NotChanged(table, id);
+}
+
 StatusOr<std::vector<Document>> SqliteStore::List(std::string_view collection,
                                                   const Filter& filter, int64_t limit) {
   ASSIGN_OR_RETURN(std::string table, Table(collection));

@@ -12,6 +12,16 @@
 // Collections (created with their indexes on first use) are listed in
 // kCollections; docs/store.md documents their fields.
 //
+// Concurrent writers (threads, or servers sharing one store) change a document
+// by optimistic compare-and-swap: a document that is read, changed and written
+// back carries an integer field `revision` (kRevisionField; absent reads as 0),
+// and UpdateIf / DeleteIf act only when the stored revision is still the one
+// the caller read. Of several writers that read the same revision exactly one
+// succeeds; the others get FailedPrecondition, re-read and retry. No backend
+// needs transactions for it (FerretDB has none; MongoDB's need a replica set).
+// Insert and Put store documents as given, so a document guarded by revisions
+// must not be Put: that would reset its revision under the other writers.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -32,6 +42,9 @@ inline constexpr std::string_view kPredictions = "predictions";
 inline constexpr std::string_view kFeedback = "feedback";
 inline constexpr std::string_view kCollections[] = {kRegisteredModels, kModelVersions, kDatasets,
                                                     kPredictions, kFeedback};
+
+// The document field that UpdateIf and DeleteIf compare and UpdateIf advances.
+inline constexpr char kRevisionField[] = "revision";
 
 struct Document {
   std::string id;
@@ -65,6 +78,24 @@ class Store {
 
   // Removes a document. NotFound when absent.
   virtual Status Delete(std::string_view collection, std::string_view id) = 0;
+
+  // Replaces document `doc.id` by `doc.json` with its `revision` field set to
+  // `expected_revision + 1`, if the stored revision is `expected_revision` (a
+  // document without the field has revision 0). Atomic: no other UpdateIf or
+  // DeleteIf, from this process or another, lands between the comparison and
+  // the replacement.
+  // FailedPrecondition when the stored revision differs or another conditional
+  // write of the document is under way (either way: read it again), NotFound
+  // when the document is absent, InvalidArgument when `doc.json` is not a JSON
+  // object; the stored document is unchanged in each case.
+  virtual Status UpdateIf(std::string_view collection, const Document& doc,
+                          int64_t expected_revision) = 0;
+
+  // Removes document `id` if its stored revision is `expected_revision`,
+  // atomically as UpdateIf. FailedPrecondition and NotFound as for UpdateIf;
+  // nothing is removed then.
+  virtual Status DeleteIf(std::string_view collection, std::string_view id,
+                          int64_t expected_revision) = 0;
 
   // Documents matching `filter`, by ascending id, at most `limit` (0: all).
   virtual StatusOr<std::vector<Document>> List(std::string_view collection, const Filter& filter,

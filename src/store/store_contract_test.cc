@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -174,6 +176,122 @@ TEST_P(StoreContractTest, ConcurrentWritersAllLand) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(*store_->Count(kFeedback), 200);
+}
+
+int64_t IntField(const std::string& json, const char* key) {
+  simdjson::dom::parser parser;
+  int64_t value = 0;
+  return parser.parse(json)[key].get(value) == simdjson::SUCCESS ? value : -1;
+}
+
+TEST_P(StoreContractTest, UpdateIfAndDeleteIfCompareTheRevision) {
+  ASSERT_TRUE(store_->Insert(kRegisteredModels, {"m", R"({"name":"m","n":1})"}).ok());
+  // A document written without a revision is at revision 0.
+  EXPECT_EQ(store_->UpdateIf(kRegisteredModels, {"m", R"({"name":"m","n":9})"}, 1).code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Canonical(*store_->Get(kRegisteredModels, "m")), R"({"name":"m","n":1})");
+  Status st = store_->UpdateIf(kRegisteredModels, {"m", R"({"name":"m","n":2})"}, 0);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Canonical(*store_->Get(kRegisteredModels, "m")), R"({"name":"m","n":2,"revision":1})");
+  // The store sets the revision, whatever the document says.
+  ASSERT_TRUE(
+      store_->UpdateIf(kRegisteredModels, {"m", R"({"name":"m","n":3,"revision":7})"}, 1).ok());
+  EXPECT_EQ(Canonical(*store_->Get(kRegisteredModels, "m")), R"({"name":"m","n":3,"revision":2})");
+  EXPECT_EQ(store_->UpdateIf(kRegisteredModels, {"m", R"({"n":4})"}, 1).code(),
+            StatusCode::kFailedPrecondition);
+
+  EXPECT_EQ(store_->UpdateIf(kRegisteredModels, {"absent", "{}"}, 0).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->UpdateIf(kRegisteredModels, {"m", "not json"}, 2).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->UpdateIf("no_such_collection", {"m", "{}"}, 2).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Canonical(*store_->Get(kRegisteredModels, "m")), R"({"name":"m","n":3,"revision":2})");
+
+  EXPECT_EQ(store_->DeleteIf(kRegisteredModels, "m", 1).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->Get(kRegisteredModels, "m").ok());
+  EXPECT_TRUE(store_->DeleteIf(kRegisteredModels, "m", 2).ok());
+  EXPECT_EQ(store_->DeleteIf(kRegisteredModels, "m", 2).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Insert(kRegisteredModels, {"plain", R"({"n":1})"}).ok());
+  EXPECT_TRUE(store_->DeleteIf(kRegisteredModels, "plain", 0).ok());
+}
+
+// Two writers (each a store of its own, as two servers) race to change the
+// same revision, again and again: exactly one wins each round.
+TEST_P(StoreContractTest, OfTwoRacingWritersExactlyOneWins) {
+  auto other = OpenStore(uri_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  Store* writers[] = {store_.get(), other->get()};
+  ASSERT_TRUE(store_->Insert(kRegisteredModels, {"m", R"({"winner":-1})"}).ok());
+  constexpr int kRounds = 40;
+  for (int round = 0; round < kRounds; ++round) {
+    const bool deletes = round == kRounds - 1;  // the last round races DeleteIf against UpdateIf
+    Status results[2];
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 2; ++w) {
+      threads.emplace_back([&, w] {
+        ready.fetch_add(1);
+        while (ready.load() < 2) {
+        }
+        results[w] =
+            deletes && w == 1
+                ? writers[w]->DeleteIf(kRegisteredModels, "m", round)
+                : writers[w]->UpdateIf(kRegisteredModels,
+                                       {"m", R"({"winner":)" + std::to_string(w) + "}"}, round);
+      });
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_NE(results[0].ok(), results[1].ok())
+        << "round " << round << ": " << results[0].ToString() << " / " << results[1].ToString();
+    const int winner = results[0].ok() ? 0 : 1;
+    const StatusCode lost = results[1 - winner].code();
+    if (deletes && winner == 1) {  // an update that lost to a delete: gone, or "read it again"
+      EXPECT_TRUE(lost == StatusCode::kNotFound || lost == StatusCode::kFailedPrecondition)
+          << results[1 - winner].ToString();
+      EXPECT_EQ(store_->Get(kRegisteredModels, "m").status().code(), StatusCode::kNotFound);
+    } else {
+      EXPECT_EQ(lost, StatusCode::kFailedPrecondition) << results[1 - winner].ToString();
+      auto doc = store_->Get(kRegisteredModels, "m");
+      ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+      EXPECT_EQ(IntField(*doc, "winner"), winner);
+      EXPECT_EQ(IntField(*doc, kRevisionField), round + 1);
+    }
+  }
+}
+
+// Read-modify-write loops on one counter from two stores and several threads:
+// every increment lands once.
+TEST_P(StoreContractTest, CompareAndSwapLosesNoIncrement) {
+  auto other = OpenStore(uri_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  Store* writers[] = {store_.get(), other->get()};
+  ASSERT_TRUE(store_->Insert(kRegisteredModels, {"counter", R"({"n":0})"}).ok());
+  constexpr int kThreadsPerWriter = 3, kIncrements = 20;
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2 * kThreadsPerWriter; ++t) {
+    threads.emplace_back([&, store = writers[t % 2]] {
+      for (int i = 0; i < kIncrements; ++i) {
+        for (;;) {
+          auto doc = store->Get(kRegisteredModels, "counter");
+          ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+          const int64_t n = IntField(*doc, "n"),
+                        revision = std::max<int64_t>(0, IntField(*doc, kRevisionField));
+          Status st = store->UpdateIf(
+              kRegisteredModels, {"counter", R"({"n":)" + std::to_string(n + 1) + "}"}, revision);
+          if (st.ok()) break;
+          ASSERT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+          conflicts.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto doc = store_->Get(kRegisteredModels, "counter");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(IntField(*doc, "n"), 2 * kThreadsPerWriter * kIncrements);
+  EXPECT_EQ(IntField(*doc, kRevisionField), 2 * kThreadsPerWriter * kIncrements);
+  RecordProperty("conflicts_retried", conflicts.load());
 }
 
 TEST_P(StoreContractTest, SchemaSurvivesReopen) {
