@@ -1,10 +1,5 @@
 #include "grpc/grpc_server.h"
 
-#include <absl/synchronization/mutex.h>
-#include <grpc/support/log.h>
-#include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
-
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,10 +7,15 @@
 #include <climits>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
-#include <vector>
 #include <string_view>
+#include <thread>
 #include <utility>
+#include <vector>
+
+#include <absl/synchronization/mutex.h>
+#include <grpc/support/log.h>
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
 
 #include "common/bearer_token.h"
 #include "grpc/grpc_codec.h"
@@ -32,7 +32,7 @@ using ::grpc::ServerUnaryReactor;
 constexpr char kServerName[] = "inferd";
 constexpr int kOwnExecutorThreads = 2;
 // ModelInfer calls each serving thread keeps waiting for clients.
-constexpr int kWaitingCallsPerQueue = 16;
+constexpr int kWaitingCallsPerThread = 16;
 constexpr size_t kOwnExecutorQueue = 1024;
 constexpr std::string_view kInferenceService = "inference.GRPCInferenceService";
 
@@ -411,7 +411,7 @@ class GrpcServer::Impl {
   // A thread that serves the completion queue: keeps calls waiting on it for
   // clients to fill, and runs them.
   void Poll(::grpc::ServerCompletionQueue* cq) {
-    for (int i = 0; i < kWaitingCallsPerQueue; ++i) new InferCall(this, cq);
+    for (int i = 0; i < kWaitingCallsPerThread; ++i) new InferCall(this, cq);
     void* tag = nullptr;
     bool ok = false;
     while (cq->Next(&tag, &ok)) static_cast<InferCall*>(tag)->Proceed(ok);
