@@ -31,12 +31,14 @@ def shared_store(request, store_uri):
     return request.getfixturevalue("ferretdb").uri()
 
 
-def test_two_servers_lose_no_concurrent_registry_write(shared_store, start_server, monkeypatch):
+def test_two_servers_lose_no_concurrent_registry_write(shared_store, start_server):
     # Both serve the registry, so every change also reloads models on the server it reaches.
     servers = [start_server("--poll-interval-ms", "200", repo=False, store=shared_store)
                for _ in range(2)]
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", servers[0].url)
-    MlflowArtifactsRepository("mlflow-artifacts:/models/shared/a").log_artifact(str(IRIS))
+    # The tracking URI is given, not taken from mlflow's process-wide setting, which an
+    # earlier test may have pointed at a server that is gone.
+    MlflowArtifactsRepository("mlflow-artifacts:/models/shared/a",
+                              tracking_uri=servers[0].url).log_artifact(str(IRIS))
     source = "mlflow-artifacts:/models/shared/a"
     setup = MlflowClient(tracking_uri=servers[0].url, registry_uri=servers[0].url)
     setup.create_registered_model(MODEL)
