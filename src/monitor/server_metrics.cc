@@ -6,7 +6,6 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
-#include <unordered_map>
 
 namespace inferd::monitor {
 
@@ -57,50 +56,34 @@ ServerMetrics::ServerMetrics(MetricsRegistry* r) : registry_(r) {
 }
 
 ModelSeries* ServerMetrics::Model(std::string_view name, int64_t version) {
-  thread_local std::unordered_map<std::string, ModelSeries*> cache;
-  thread_local const ServerMetrics* cache_owner = nullptr;
-  if (cache_owner != this) {  // a new ServerMetrics (tests build several)
-    cache.clear();
-    cache_owner = this;
-  }
-  std::string key(name);
-  key.push_back('\0');
-  key += std::to_string(version);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  const std::vector<std::string> labels = {std::string(name), std::to_string(version)};
-  auto with = [&](const char* extra) {
-    std::vector<std::string> v = labels;
-    v.emplace_back(extra);
-    return v;
-  };
-  std::lock_guard lock(mu_);
-  ModelSeries& s = models_.emplace_back(ModelSeries{
-      labels[0], labels[1], success_->Series(labels), failure_->Series(with("REJECTED")),
-      failure_->Series(with("BACKEND")), inference_count_->Series(labels),
-      exec_count_->Series(labels), request_duration_.Series(labels),
-      queue_duration_.Series(labels), compute_duration_.Series(labels),
-      {duration_->Series(with(ProtocolName(Protocol::kRestV2))),
-       duration_->Series(with(ProtocolName(Protocol::kRestV1))),
-       duration_->Series(with(ProtocolName(Protocol::kGrpc)))},
-      batch_size_->Series(labels)});
-  cache.emplace(std::move(key), &s);
-  return &s;
+  return model_cache_.Get(NameNumberView(name, version), [&] {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = model_index_.try_emplace(NameNumber(name, version), nullptr);
+    if (!inserted) return it->second;
+    const std::vector<std::string> labels = {std::string(name), std::to_string(version)};
+    auto with = [&](const char* extra) {
+      std::vector<std::string> v = labels;
+      v.emplace_back(extra);
+      return v;
+    };
+    it->second = &models_.emplace_back(ModelSeries{
+        labels[0], labels[1], success_->Series(labels), failure_->Series(with("REJECTED")),
+        failure_->Series(with("BACKEND")), inference_count_->Series(labels),
+        exec_count_->Series(labels), request_duration_.Series(labels),
+        queue_duration_.Series(labels), compute_duration_.Series(labels),
+        {duration_->Series(with(ProtocolName(Protocol::kRestV2))),
+         duration_->Series(with(ProtocolName(Protocol::kRestV1))),
+         duration_->Series(with(ProtocolName(Protocol::kGrpc)))},
+        batch_size_->Series(labels)});
+    return it->second;
+  });
 }
 
 Counter* ServerMetrics::Http(std::string_view route, int code) {
-  thread_local std::unordered_map<std::string, Counter*> cache;
-  thread_local const ServerMetrics* cache_owner = nullptr;
-  if (cache_owner != this) {
-    cache.clear();
-    cache_owner = this;
-  }
-  std::string key(route);
-  key += ' ';
-  key += std::to_string(code);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  Counter* counter = http_requests_->Series({std::string(route), std::to_string(code)});
-  cache.emplace(std::move(key), counter);
-  return counter;
+  // Family::Series is itself a locked find-or-create.
+  return http_cache_.Get(NameNumberView(route, code), [&] {
+    return http_requests_->Series({std::string(route), std::to_string(code)});
+  });
 }
 
 std::string ServerMetrics::RenderTriton() {

@@ -8,18 +8,22 @@
 // names break promtool's naming lints (`_count` suffixes, `_us` units, no
 // `_total`), which is why they have their own path.
 //
-// Model() and Http() return cached series pointers: after a thread's first
-// request for a series, recording is lock-free atomic adds.
+// Model() and Http() find or create a series under a mutex, so each (model,
+// version) and (route, code) has exactly one; a per-thread memo in front
+// (common/thread_cache.h) makes every later call from that thread lock-free,
+// and recording is atomic adds.
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 
+#include "common/thread_cache.h"
 #include "monitor/metrics.h"
 
 namespace inferd::monitor {
@@ -50,7 +54,10 @@ class ServerMetrics {
  public:
   explicit ServerMetrics(MetricsRegistry* registry);
 
+  // The one series of a model version (created on first use); valid for the
+  // lifetime of this object.
   ModelSeries* Model(std::string_view name, int64_t version);
+  // The request counter of a route pattern and status code.
   Counter* Http(std::string_view route, int code);
   Gauge* in_flight() { return in_flight_; }
   MetricsRegistry* registry() { return registry_; }
@@ -84,7 +91,10 @@ class ServerMetrics {
   Gauge* in_flight_;
 
   std::mutex mu_;
-  std::deque<ModelSeries> models_;  // guarded by mu_; never moves
+  std::deque<ModelSeries> models_;  // guarded by mu_; never moves; in creation order
+  std::map<NameNumber, ModelSeries*> model_index_;  // guarded by mu_
+  NameNumberCache<ModelSeries*> model_cache_;
+  NameNumberCache<Counter*> http_cache_;
 };
 
 // Registers process metrics (CPU seconds, resident memory, open fds, start

@@ -1,5 +1,6 @@
 """Prometheus metrics: valid exposition (promtool), Triton's names, and a real Prometheus
 scraping inferd and reading the request count back through its HTTP API."""
+import collections
 import shutil
 import socket
 import subprocess
@@ -7,6 +8,7 @@ import time
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 GOOD = {"inputs": [{"name": "input__0", "shape": [2, 4], "datatype": "FP32",
                     "data": [5.1, 3.5, 1.4, 0.2, 6.2, 2.9, 4.3, 1.3]}]}
@@ -145,3 +147,96 @@ def test_metrics_port(start_server):
     assert "# TYPE nv_inference_request_success counter" in triton.text
     assert requests.get(f"http://127.0.0.1:{port}/v2/health/ready").status_code == 404
     assert requests.get(server.url + "/metrics").status_code == 200
+
+
+def series_once(url):
+    """{(name, sorted labels): value} of the exposition at `url`, read by prometheus_client's
+    parser, after checking that no series (name and labels) appears twice."""
+    seen = collections.defaultdict(list)
+    for family in text_string_to_metric_families(requests.get(url).text):
+        for sample in family.samples:
+            seen[(sample.name, tuple(sorted(sample.labels.items())))].append(sample.value)
+    repeated = {key: values for key, values in seen.items() if len(values) != 1}
+    assert repeated == {}, url
+    return {key: values[0] for key, values in seen.items()}
+
+
+def key(name, **labels):
+    return (name, tuple(sorted(labels.items())))
+
+
+def infer_over_connections(server, connections=4, per_connection=5, bad_per_connection=1):
+    """Sends inferences over several keep-alive connections (inferd hands new connections to
+    its I/O threads in turn, so with --threads 2 both threads serve the model); returns
+    (good, bad) request counts."""
+    bad_body = dict(GOOD, inputs=[dict(GOOD["inputs"][0], shape=[1, 4])])
+    sessions = [requests.Session() for _ in range(connections)]
+    for _ in range(per_connection):
+        for session in sessions:
+            assert session.post(server.url + "/v2/models/iris/infer", json=GOOD).status_code == 200
+    for _ in range(bad_per_connection):
+        for session in sessions:
+            assert session.post(server.url + "/v2/models/iris/infer",
+                                json=bad_body).status_code == 400
+    for session in sessions:
+        session.close()
+    return connections * per_connection, connections * bad_per_connection
+
+
+def test_every_series_appears_once_with_the_true_count(start_server):
+    server = start_server("--threads", "2")
+    good, bad = infer_over_connections(server)
+    iris = {"model": "iris", "version": "1"}
+    infer = "/v2/models/{model}/infer"
+
+    value = series_once(server.url + "/metrics")
+    assert value[key("inferd_inference_requests_total", **iris)] == good
+    assert value[key("inferd_inference_rows_total", **iris)] == 2 * good
+    assert value[key("inferd_inference_executions_total", **iris)] == good
+    assert value[key("inferd_inference_failures_total", **iris, reason="REJECTED")] == bad
+    assert value[key("inferd_inference_duration_seconds_count", **iris, protocol="v2")] == good
+    assert value[key("inferd_inference_batch_size_count", **iris)] == good
+    assert value[key("inferd_http_requests_total", route=infer, code="200")] == good
+    assert value[key("inferd_http_requests_total", route=infer, code="400")] == bad
+    seconds = value[key("inferd_inference_request_duration_seconds_total", **iris)]
+    assert seconds > 0
+
+    # prometheus_client names a counter's samples <family>_total.
+    value = series_once(server.url + "/metrics/triton")
+    assert value[key("nv_inference_request_success_total", **iris)] == good
+    assert value[key("nv_inference_count_total", **iris)] == 2 * good
+    assert value[key("nv_inference_exec_count_total", **iris)] == good
+    assert value[key("nv_inference_request_failure_total", **iris, reason="REJECTED")] == bad
+    assert value[key("nv_inference_request_failure_total", **iris, reason="BACKEND")] == 0
+    assert value[key("nv_inference_request_duration_us_total", **iris)] == \
+        pytest.approx(1e6 * seconds)
+
+
+def prometheus_query(url, query):
+    result = requests.get(url + "/api/v1/query", params={"query": query}).json()
+    assert result["status"] == "success", result
+    return result["data"]["result"]
+
+
+def test_a_real_prometheus_scrape_of_two_io_threads(start_server, prometheus):
+    server = start_server("--threads", "2")
+    good, _ = infer_over_connections(server, connections=6, per_connection=7)
+    url = prometheus(f"127.0.0.1:{server.port}")
+    for job, query in (
+            ("inferd", 'inferd_inference_requests_total{job="inferd",model="iris",version="1"}'),
+            ("inferd-triton",
+             'nv_inference_request_success{job="inferd-triton",model="iris",version="1"}')):
+        deadline = time.monotonic() + 30
+        result = []
+        while time.monotonic() < deadline:
+            result = prometheus_query(url, query)
+            if result and float(result[0]["value"][1]) == good:
+                break
+            time.sleep(0.5)
+        assert len(result) == 1 and float(result[0]["value"][1]) == good, (query, result)
+        # The samples Prometheus read in its last scrape are as many as the distinct series
+        # it stored from it: no line was a repeat of another.
+        scraped = prometheus_query(url, f'scrape_samples_scraped{{job="{job}"}}')
+        stored = prometheus_query(url, f'count({{job="{job}",__name__!~"up|scrape_.*"}})')
+        assert scraped and stored
+        assert scraped[0]["value"][1] == stored[0]["value"][1], (job, scraped, stored)
