@@ -219,35 +219,35 @@ DriftReport ModelDrift::Report() const {
   return report;
 }
 
-std::optional<ModelDrift*> DriftMonitor::Peek(const std::string& model, int64_t version) {
-  std::lock_guard lock(mu_);
-  auto it = windows_.find(std::make_pair(model, version));
-  if (it == windows_.end()) return std::nullopt;
-  return it->second.get();
-}
-
 ModelDrift* DriftMonitor::For(const std::string& model, int64_t version,
                               const std::vector<std::string>& features,
                               const std::string& dataset) {
-  thread_local std::map<std::pair<std::string, int64_t>, ModelDrift*> cache;
-  thread_local const DriftMonitor* owner = nullptr;
-  if (owner != this) {
-    cache.clear();
-    owner = this;
-  }
-  auto key = std::make_pair(model, version);
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  std::lock_guard lock(mu_);
-  auto it = windows_.find(key);
-  if (it == windows_.end()) {
+  return cache_.Get(NameNumberView(model, version), [&] {
+    const NameNumber key(model, version);
+    auto find = [&]() -> std::optional<ModelDrift*> {
+      std::lock_guard lock(mu_);
+      auto it = windows_.find(key);
+      if (it == windows_.end()) return std::nullopt;
+      return it->second.get();
+    };
+    if (auto window = find()) return *window;
+    std::lock_guard load_lock(load_mu_);
+    if (auto window = find()) return *window;  // another thread loaded it meanwhile
     auto reference = loader_(model, version, features, dataset);
     std::unique_ptr<ModelDrift> window;
     if (!reference.empty()) {
       window = std::make_unique<ModelDrift>(std::move(reference), options_, clock_);
     }
-    it = windows_.emplace(key, std::move(window)).first;
-  }
-  cache.emplace(key, it->second.get());
+    std::lock_guard lock(mu_);
+    return windows_.emplace(key, std::move(window)).first->second.get();
+  });
+}
+
+std::optional<ModelDrift*> DriftMonitor::Peek(const std::string& model, int64_t version) {
+  if (ModelDrift* const* window = cache_.Find(NameNumberView(model, version))) return *window;
+  std::lock_guard lock(mu_);
+  auto it = windows_.find(NameNumber(model, version));
+  if (it == windows_.end()) return std::nullopt;
   return it->second.get();
 }
 

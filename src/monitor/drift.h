@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/thread_cache.h"
 
 namespace inferd::monitor {
 
@@ -143,7 +144,8 @@ class DriftMonitor {
       : loader_(std::move(loader)), options_(options), clock_(clock) {}
 
   // The window of a model version, or nullptr without a reference. The first
-  // call per version loads the reference; later calls are a thread-local lookup.
+  // call per version loads the reference (one load at a time, outside the lock
+  // that Peek and ForEach take); a thread's later calls are a lock-free lookup.
   ModelDrift* For(const std::string& model, int64_t version,
                   const std::vector<std::string>& features, const std::string& dataset = "");
 
@@ -158,8 +160,11 @@ class DriftMonitor {
   ReferenceLoader loader_;
   const DriftOptions options_;
   const Clock* clock_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, int64_t>, std::unique_ptr<ModelDrift>> windows_;  // guarded by mu_
+  std::mutex load_mu_;  // held while loader_ runs: one load at a time
+  std::mutex mu_;       // never held across a load
+  // Entries are never erased, so the pointers handed out stay valid.
+  std::map<NameNumber, std::unique_ptr<ModelDrift>> windows_;  // guarded by mu_
+  NameNumberCache<ModelDrift*> cache_;
 };
 
 }  // namespace inferd::monitor

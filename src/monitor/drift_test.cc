@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <future>
+#include <optional>
 #include <random>
+#include <thread>
 
 namespace inferd::monitor {
 namespace {
@@ -139,6 +143,109 @@ TEST(DriftTest, CategoricalStatisticsMatchScipy) {
   // scipy.spatial.distance.jensenshannon([1, 0, 0], [.5, .4, .1], base=2)
   EXPECT_NEAR(f.js, 0.5579230452841438, 1e-9);
   EXPECT_TRUE(f.drift);
+}
+
+// A DriftMonitor whose loader counts its calls; version 0 has no reference.
+struct CountingMonitor {
+  ManualClock clock{0};
+  std::atomic<int> loads{0};
+  DriftMonitor monitor{[this](const std::string&, int64_t version, const std::vector<std::string>&,
+                              const std::string&) {
+                         loads.fetch_add(1);
+                         return version == 0 ? std::vector<FeatureReference>{}
+                                             : std::vector<FeatureReference>{Uniform("a")};
+                       },
+                       DriftOptions{}, &clock};
+};
+
+TEST(DriftMonitorTest, TwoMonitorsOnOneThreadDoNotEvictEachOther) {
+  CountingMonitor input, prediction;  // as the server has: input drift and prediction drift
+  for (int i = 0; i < 100; ++i) {
+    ModelDrift* a = input.monitor.For("iris", 1, {"a"});
+    ModelDrift* b = prediction.monitor.For("iris", 1, {"prediction"});
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    EXPECT_NE(a, b);
+  }
+  EXPECT_EQ(input.loads.load(), 1);
+  EXPECT_EQ(prediction.loads.load(), 1);
+}
+
+TEST(DriftMonitorTest, LoadsEachVersionOnceAcrossThreads) {
+  CountingMonitor m;
+  constexpr int kThreads = 6, kVersions = 5;
+  std::vector<std::vector<ModelDrift*>> seen(kThreads, std::vector<ModelDrift*>(kVersions));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        for (int v = 0; v < kVersions; ++v) {
+          ModelDrift* window = m.monitor.For("iris", v, {"a"});
+          if (round == 0) seen[t][v] = window;
+          ASSERT_EQ(window, seen[t][v]);
+          if (window) window->Observe(std::vector<float>{0.5f}.data(), 1);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(m.loads.load(), kVersions);
+  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(seen[t], seen[0]);
+  EXPECT_EQ(seen[0][0], nullptr);  // no reference
+  int windows = 0;
+  m.monitor.ForEach([&](const std::string&, int64_t, const ModelDrift& drift) {
+    ++windows;
+    EXPECT_EQ(drift.Report().rows, kThreads * 50);
+  });
+  EXPECT_EQ(windows, kVersions - 1);
+}
+
+TEST(DriftMonitorTest, PeekNeverLoads) {
+  CountingMonitor m;
+  EXPECT_EQ(m.monitor.Peek("iris", 1), std::nullopt);
+  EXPECT_EQ(m.monitor.Peek("iris", 0), std::nullopt);
+  EXPECT_EQ(m.loads.load(), 0);
+  ModelDrift* window = m.monitor.For("iris", 1, {"a"});
+  m.monitor.For("iris", 0, {"a"});
+  EXPECT_EQ(m.monitor.Peek("iris", 1), std::optional<ModelDrift*>(window));
+  EXPECT_EQ(m.monitor.Peek("iris", 0), std::optional<ModelDrift*>(nullptr));
+  EXPECT_EQ(m.monitor.Peek("iris", 2), std::nullopt);
+  std::optional<ModelDrift*> elsewhere;  // another thread: from the shared map
+  std::thread([&] { elsewhere = m.monitor.Peek("iris", 1); }).join();
+  EXPECT_EQ(elsewhere, std::optional<ModelDrift*>(window));
+  EXPECT_EQ(m.loads.load(), 2);
+}
+
+TEST(DriftMonitorTest, PeekAndForEachDoNotWaitForALoad) {
+  ManualClock clock(0);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> loading{false};
+  DriftMonitor monitor(
+      [&](const std::string&, int64_t version, const std::vector<std::string>&,
+          const std::string&) {
+        if (version == 2) {  // a slow store: blocks until the test lets go
+          loading.store(true);
+          released.wait();
+        }
+        return std::vector<FeatureReference>{Uniform("a")};
+      },
+      DriftOptions{}, &clock);
+  monitor.For("iris", 1, {"a"});
+  std::thread loader([&] { monitor.For("iris", 2, {"a"}); });
+  while (!loading.load()) std::this_thread::yield();
+  EXPECT_EQ(monitor.Peek("iris", 2), std::nullopt);
+  std::optional<ModelDrift*> one;
+  std::thread([&] { one = monitor.Peek("iris", 1); }).join();  // through the shared map
+  ASSERT_TRUE(one.has_value());
+  EXPECT_NE(*one, nullptr);
+  int windows = 0;
+  monitor.ForEach([&](const std::string&, int64_t, const ModelDrift&) { ++windows; });
+  EXPECT_EQ(windows, 1);
+  release.set_value();
+  loader.join();
+  ASSERT_TRUE(monitor.Peek("iris", 2).has_value());
+  EXPECT_NE(*monitor.Peek("iris", 2), nullptr);
 }
 
 }  // namespace
