@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <string_view>
 
 #include "api/json_body.h"
 #include "common/json_writer.h"
@@ -49,11 +51,43 @@ std::optional<uint64_t> Elements(const std::vector<int64_t>& shape) {
   return n;
 }
 
-// Appends the numbers of a (possibly nested) JSON array to `out`.
+// Triton reads tensor data with rapidjson's kParseNanAndInfFlag, which also
+// takes the bare tokens NaN, Inf and Infinity, each optionally after '-'; and
+// tritonclient's JSON path writes NaN for a missing value (Python's json with
+// allow_nan). The value of such a token (NaN: missing), else nullopt.
+std::optional<float> NonFiniteToken(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);  // raw_json_token keeps the whitespace that follows
+  }
+  const bool negative = !token.empty() && token.front() == '-';
+  if (negative) token.remove_prefix(1);
+  if (token == "NaN") return std::numeric_limits<float>::quiet_NaN();
+  if (token == "Infinity" || token == "Inf") {
+    return negative ? -std::numeric_limits<float>::infinity()
+                    : std::numeric_limits<float>::infinity();
+  }
+  return std::nullopt;
+}
+
+// Appends the value of `token` when it is a non-finite one, else returns the
+// error that simdjson gave for it.
+Status AppendNonFinite(std::string_view token, const std::string& input, simdjson::error_code err,
+                       std::vector<float>* out) {
+  std::optional<float> v = NonFiniteToken(token);
+  if (!v) return JsonError("input '" + input + "' data", err);
+  out->push_back(*v);
+  return Status::Ok();
+}
+
+// Appends the numbers of a (possibly nested) JSON array to `out`. Numbers take
+// simdjson's path; only a value it rejects is checked for a non-finite token.
 Status AppendNumbers(od::value value, const std::string& input, int depth,
                      std::vector<float>* out) {
   od::json_type type;
-  if (auto err = value.type().get(type)) return JsonError("input '" + input + "' data", err);
+  if (auto err = value.type().get(type)) {
+    return AppendNonFinite(value.raw_json_token(), input, err, out);  // NaN, Inf: untyped
+  }
   switch (type) {
     case od::json_type::array: {
       if (depth > kMaxDataDepth) {
@@ -78,14 +112,20 @@ Status AppendNumbers(od::value value, const std::string& input, int depth,
     case od::json_type::number: {
       double d;
       if (auto err = value.get_double().get(d)) {
-        return JsonError("input '" + input + "' data", err);
+        return AppendNonFinite(value.raw_json_token(), input, err, out);  // -Infinity, -NaN
       }
       out->push_back(static_cast<float>(d));
       return Status::Ok();
     }
-    case od::json_type::null:
+    case od::json_type::null: {
+      bool is_null = false;
+      if (auto err = value.is_null().get(is_null); err || !is_null) {
+        return InvalidArgument("input '" + input + "': data holds a non-numeric value at element " +
+                               std::to_string(out->size()));
+      }
       out->push_back(std::numeric_limits<float>::quiet_NaN());
       return Status::Ok();
+    }
     default:
       return InvalidArgument("input '" + input + "': data holds a non-numeric value at element " +
                              std::to_string(out->size()));
@@ -408,7 +448,10 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
       json.EndObject();
     } else {
       json.Key("data").BeginArray();
-      for (uint64_t i = 0; i < count; ++i) json.Float(output.data[i]);
+      // As Triton writes them: NaN, Infinity, -Infinity (null would lose the sign).
+      for (uint64_t i = 0; i < count; ++i) {
+        json.Float(output.data[i], JsonWriter::NonFinite::kTritonTokens);
+      }
       json.EndArray();
     }
     json.EndObject();

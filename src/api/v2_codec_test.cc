@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace inferd::api {
 namespace {
@@ -152,6 +153,62 @@ TEST(V2CodecTest, EncodesJsonAndBinaryOutputs) {
   EXPECT_EQ(binary.body.size(), json_size + sizeof(values));
   EXPECT_NE(binary.body.substr(0, json_size).find(R"("binary_data_size":8)"), std::string::npos);
   EXPECT_EQ(std::memcmp(binary.body.data() + json_size, values, sizeof(values)), 0);
+}
+
+// Triton's JSON reader (rapidjson, kParseNanAndInfFlag) takes NaN, Inf and
+// Infinity, optionally after '-'; tritonclient's JSON path sends NaN for a
+// missing value.
+TEST(V2CodecTest, AcceptsTritonsNonFiniteTokens) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const char* data : {"[NaN, Infinity, -Infinity, 1.5, -NaN, Inf, -Inf, null]",
+                           "[[NaN,Infinity],[-Infinity,1.5],[-NaN,Inf],[-Inf,null]]",
+                           "[ NaN ,\n Infinity\t, -Infinity\r\n,1.5,-NaN , Inf,-Inf ,null ]"}) {
+    auto req = ParseInferRequest(Body(std::string(R"({"inputs": [{"name": "x", "shape": [8],
+        "datatype": "FP32", "data": )") + data + "}]}"));
+    ASSERT_TRUE(req.ok()) << data << " -> " << req.status().ToString();
+    const std::vector<float>& v = req->inputs[0].data;
+    ASSERT_EQ(v.size(), 8u) << data;
+    EXPECT_TRUE(std::isnan(v[0])) << data;
+    EXPECT_EQ(v[1], inf) << data;
+    EXPECT_EQ(v[2], -inf) << data;
+    EXPECT_EQ(v[3], 1.5f) << data;
+    EXPECT_TRUE(std::isnan(v[4])) << data;
+    EXPECT_EQ(v[5], inf) << data;
+    EXPECT_EQ(v[6], -inf) << data;
+    EXPECT_TRUE(std::isnan(v[7])) << data;
+  }
+  // A scalar "data", and a token before other keys of the input.
+  for (const char* input :
+       {R"({"name": "x", "shape": [1], "datatype": "FP64", "data": NaN})",
+        R"({"data": [-Infinity], "name": "x", "shape": [1], "datatype": "FP32"})"}) {
+    auto req = ParseInferRequest(Body(std::string(R"({"inputs": [)") + input + "]}"));
+    ASSERT_TRUE(req.ok()) << input << " -> " << req.status().ToString();
+    ASSERT_EQ(req->inputs[0].data.size(), 1u);
+    EXPECT_FALSE(std::isfinite(req->inputs[0].data[0]));
+  }
+}
+
+TEST(V2CodecTest, RejectsOtherNonNumericTokens) {
+  for (const char* token :
+       {"nan", "NAN", "Nan", "NaNa", "infinity", "Infinit", "Infinityy", "+Infinity", "+NaN",
+        "--Inf", "-", "nul", "nope", "nulll", "None", "true", "\"NaN\""}) {
+    auto req = ParseInferRequest(Body(std::string(R"({"inputs": [{"name": "x", "shape": [2],
+        "datatype": "FP32", "data": [1, )") + token + "]}]}"));
+    ASSERT_FALSE(req.ok()) << token;
+    EXPECT_EQ(req.status().code(), StatusCode::kInvalidArgument) << token;
+    EXPECT_NE(req.status().message().find("input 'x'"), std::string::npos)
+        << token << " -> " << req.status().message();
+  }
+}
+
+// As Triton writes them (rapidjson's kWriteNanAndInfFlag).
+TEST(V2CodecTest, EncodesNonFiniteOutputsAsTritonDoes) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const float values[5] = {nan, inf, -inf, 0.5f, -nan};
+  http::Response json = EncodeInferResponse("m", 1, "", {{"out", {5}, values, false}});
+  EXPECT_NE(json.body.find(R"("data":[NaN,Infinity,-Infinity,0.5,NaN]})"), std::string::npos)
+      << json.body;
 }
 
 }  // namespace

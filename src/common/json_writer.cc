@@ -115,12 +115,14 @@ JsonWriter& JsonWriter::Uint(uint64_t v) {
   return *this;
 }
 
-JsonWriter& JsonWriter::Float(float v) {
+JsonWriter& JsonWriter::Float(float v, NonFinite non_finite) {
   Separate();
   if (std::isfinite(v)) {
     AppendNumber(out_, v);
-  } else {
+  } else if (non_finite == NonFinite::kNull) {
     out_->append("null");
+  } else {
+    out_->append(std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
   }
   return *this;
 }

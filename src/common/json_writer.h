@@ -1,8 +1,9 @@
 // JsonWriter: appends compact JSON to a string, for building response bodies
 // without a DOM. Numbers use the shortest text that reads back to the same value
 // (std::to_chars); non-finite numbers, which JSON cannot express, are written as
-// null. The writer tracks commas itself; it does not validate nesting, so callers
-// pair every Begin* with its End*. Not thread-safe; one writer per response.
+// null (or, where asked, as Triton's tokens). The writer tracks commas itself; it
+// does not validate nesting, so callers pair every Begin* with its End*. Not
+// thread-safe; one writer per response.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,11 @@ class JsonWriter {
   JsonWriter& Null();
   JsonWriter& Int(int64_t v);
   JsonWriter& Uint(uint64_t v);
-  JsonWriter& Float(float v);
+  // How Float writes NaN and the infinities: null, or the bare tokens NaN,
+  // Infinity and -Infinity that Triton writes (rapidjson's kWriteNanAndInfFlag)
+  // and its clients read, which are not JSON.
+  enum class NonFinite { kNull, kTritonTokens };
+  JsonWriter& Float(float v, NonFinite non_finite = NonFinite::kNull);
   JsonWriter& Double(double v);
   // Inserts already-serialized JSON as one value.
   JsonWriter& Raw(std::string_view json);

@@ -37,6 +37,21 @@ TEST(JsonWriterTest, NonFiniteBecomesNull) {
   EXPECT_EQ(out, "[null,null]");
 }
 
+TEST(JsonWriterTest, NonFiniteAsTritonTokens) {
+  std::string out;
+  constexpr auto kTokens = JsonWriter::NonFinite::kTritonTokens;
+  const float inf = std::numeric_limits<float>::infinity();
+  JsonWriter(&out)
+      .BeginArray()
+      .Float(std::nanf(""), kTokens)
+      .Float(inf, kTokens)
+      .Float(-inf, kTokens)
+      .Float(-std::nanf(""), kTokens)
+      .Float(0.5f, kTokens)
+      .EndArray();
+  EXPECT_EQ(out, "[NaN,Infinity,-Infinity,NaN,0.5]");
+}
+
 TEST(JsonWriterTest, ErrorBody) {
   EXPECT_EQ(JsonError("bad \"x\""), R"({"error":"bad \"x\""})");
 }

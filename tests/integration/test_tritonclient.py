@@ -1,6 +1,10 @@
 """The real tritonclient[http], unchanged, against inferd (binary on and off)."""
+import json
+import shutil
+
 import numpy as np
 import pytest
+import requests
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
@@ -64,3 +68,63 @@ def test_load_and_unload(client):
     assert not client.is_model_ready("iris")
     client.load_model("iris")
     assert client.is_model_ready("iris")
+
+
+def infer_json_or_binary(client, model, batch, binary_in):
+    inp = httpclient.InferInput("input__0", list(batch.shape), "FP32")
+    inp.set_data_from_numpy(batch, binary_data=binary_in)
+    out = httpclient.InferRequestedOutput("output__0", binary_data=False)
+    return client.infer(model, [inp], outputs=[out]).as_numpy("output__0")
+
+
+def test_json_nan_and_infinity_inputs_as_in_binary(client, server):
+    """tritonclient's JSON path writes numpy's NaN (missing) and infinities as the bare
+    tokens NaN, Infinity and -Infinity, which Triton reads."""
+    _, rows = read_csv("breast_cancer")
+    batch = np.array(rows[:6], dtype=np.float32)
+    batch[0, 0] = np.nan
+    batch[1, ::2] = np.nan
+    batch[2, :] = np.nan
+    batch[3, 5] = np.inf
+    batch[4, 7] = -np.inf
+    from_json = infer_json_or_binary(client, "breast_cancer", batch, binary_in=False)
+    from_binary = infer_json_or_binary(client, "breast_cancer", batch, binary_in=True)
+    np.testing.assert_array_equal(from_json, from_binary)
+    np.testing.assert_array_equal(from_json[5:], np.float32(read_expected("breast_cancer")[5:6]).ravel())
+    # NaN is a missing value, as JSON null is.
+    nulls = [[None if np.isnan(v) else float(v) for v in row] for row in batch[:3]]
+    body = {"inputs": [{"name": "input__0", "shape": [3, 30], "datatype": "FP32", "data": nulls}]}
+    r = requests.post(server.url + "/v2/models/breast_cancer/infer", json=body)
+    assert r.status_code == 200, r.text
+    np.testing.assert_array_equal(np.float32(r.json()["outputs"][0]["data"]), from_json[:3])
+
+
+def overflowing_model(repo, name, leaf):
+    """A copy of the diabetes model (50 trees) whose every leaf is `leaf`: with 3e38 the
+    sum overflows float to an infinity."""
+    shutil.copytree(repo / "diabetes", repo / name)
+    path = repo / name / "1" / "model.json"
+    model = json.loads(path.read_text())
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+        for node, left in enumerate(tree["left_children"]):
+            if left == -1:
+                tree["split_conditions"][node] = leaf
+                tree["base_weights"][node] = leaf
+    path.write_text(json.dumps(model))
+
+
+def test_non_finite_outputs_are_written_as_triton_writes_them(start_server, model_repo):
+    overflowing_model(model_repo, "up", 3e38)
+    overflowing_model(model_repo, "down", -3e38)
+    server = start_server()
+    client = httpclient.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    _, rows = read_csv("diabetes")
+    batch = np.array(rows[:2], dtype=np.float32)
+    for model, token, value in (("up", "Infinity", np.inf), ("down", "-Infinity", -np.inf)):
+        np.testing.assert_array_equal(
+            infer_json_or_binary(client, model, batch, binary_in=False), [value, value])
+        body = {"inputs": [{"name": "input__0", "shape": [2, 10], "datatype": "FP32",
+                            "data": batch.tolist()}]}
+        r = requests.post(server.url + f"/v2/models/{model}/infer", json=body)
+        assert r.status_code == 200 and f'"data":[{token},{token}]' in r.text, r.text
+    client.close()
