@@ -49,7 +49,7 @@ StatusOr<ModelSpec> DirectorySource::ReadModel(const std::string& name) {
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     auto version = ParseVersionNumberText(entry.path().filename().string());
     if (!version || !entry.is_directory(ec)) continue;
-    for (const char* filename : {"model.json", "model.ubj"}) {
+    for (const char* filename : {kXgboostJsonFile, kXgboostUbjFile, kLightgbmFile}) {
       if (fs::exists(entry.path() / filename, ec)) {
         spec.versions.push_back({*version, filename, (entry.path() / filename).string(), ""});
         break;
@@ -60,7 +60,7 @@ StatusOr<ModelSpec> DirectorySource::ReadModel(const std::string& name) {
   if (spec.versions.empty()) {
     return InvalidArgument("model '" + name +
                            "' has no version folder (a positive integer) holding "
-                           "model.json or model.ubj");
+                           "model.json, model.ubj or model.txt");
   }
   return spec;
 }

@@ -1,7 +1,8 @@
 // DirectorySource: models from a Triton-style folder.
 //
 //   ROOT/<model>/config.json           optional, see model_config.h
-//   ROOT/<model>/<version>/model.json  XGBoost JSON   (or model.ubj, UBJSON)
+//   ROOT/<model>/<version>/model.json  XGBoost JSON   (or model.ubj, UBJSON;
+//                                      or model.txt, a LightGBM text model)
 //
 // Version folders are positive integers; every one with a model file is
 // offered, and the highest is the default. Thread-safe (reads only).

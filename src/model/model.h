@@ -20,7 +20,8 @@ namespace inferd::model {
 enum class OutputKind { kProbability, kMargin };
 
 struct ModelInfo {
-  std::string runtime;                     // "xgboost"
+  std::string format = "xgboost";          // the model file's: "xgboost" or "lightgbm"
+  std::string runtime;                     // "native" or "xgboost" (libxgboost)
   std::string objective;                   // e.g. "binary:logistic"
   int64_t num_features = 0;
   int64_t num_outputs = 1;                 // values per row: 1, or the class count
@@ -33,8 +34,8 @@ struct ModelInfo {
 enum class Task { kBinary, kMulticlass, kRegression };
 
 // kMulticlass for multi:* objectives or more than one output per row; kBinary
-// for binary:* objectives (logistic, logitraw, hinge) and reg:logistic;
-// kRegression otherwise.
+// for binary:* objectives (logistic, logitraw, hinge), reg:logistic and
+// LightGBM's binary and cross_entropy; kRegression otherwise.
 Task TaskOf(std::string_view objective, int64_t num_outputs);
 inline Task TaskOf(const ModelInfo& info) { return TaskOf(info.objective, info.num_outputs); }
 

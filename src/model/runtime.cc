@@ -1,11 +1,42 @@
 #include "model/runtime.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "model/tree_model.h"
 #include "model/xgboost_model.h"
 
 namespace inferd::model {
+namespace {
+
+StatusOr<std::string> ReadBytes(const VersionFile& file) {
+  if (file.path.empty()) return file.bytes;
+  std::ifstream in(file.path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot open " + file.path);
+  std::ostringstream data;
+  data << in.rdbuf();
+  return data.str();
+}
+
+StatusOr<LoadedModel> LoadLightgbm(const VersionFile& file, Runtime runtime) {
+  if (runtime == Runtime::kXgboost) {
+    return InvalidArgument(
+        "a LightGBM model cannot run on libxgboost: runtime must be "
+        "\"native\" or \"auto\"");
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadBytes(file));
+  auto model = TreeModel::FromLightgbmText(text);
+  if (!model.ok()) {
+    return Status(model.status().code(),
+                  "the native runtime cannot serve this model: " + model.status().message());
+  }
+  return LoadedModel{std::move(model).value(), ""};
+}
+
+}  // namespace
 
 StatusOr<LoadedModel> LoadModel(const VersionFile& file, Runtime runtime) {
+  if (file.filename == kLightgbmFile) return LoadLightgbm(file, runtime);
   auto xgboost = file.path.empty() ? XgboostModel::LoadBytes(file.bytes, file.filename)
                                    : XgboostModel::Load(file.path);
   if (!xgboost.ok()) return xgboost.status();

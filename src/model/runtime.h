@@ -1,8 +1,9 @@
 // Loading one model version with the runtime its config asks for (Runtime in
-// model_config.h). Every file is first loaded by libxgboost, which reads all of
-// XGBoost's formats; the native engine is then built from libxgboost's JSON of
-// it. With kAuto, a model the native engine cannot evaluate exactly stays on
-// libxgboost and `fallback` says why, for the caller to log.
+// model_config.h). The file name says the format (source.h). An XGBoost file is
+// first loaded by libxgboost, which reads all of XGBoost's formats; the native
+// engine is then built from libxgboost's JSON of it. With kAuto, a model the
+// native engine cannot evaluate exactly stays on libxgboost and `fallback` says
+// why, for the caller to log. A LightGBM model runs on the native engine only.
 #pragma once
 
 #include <memory>
@@ -20,8 +21,9 @@ struct LoadedModel {
   std::string fallback;  // why kAuto kept libxgboost; empty otherwise
 };
 
-// InvalidArgument for an unreadable model file; Unimplemented when kNative is
-// asked for and the native engine cannot evaluate the model.
+// InvalidArgument for an unreadable model file (or a LightGBM one with
+// kXgboost); Unimplemented when the native engine is needed (kNative, or a
+// LightGBM model) and cannot evaluate the model, naming what it lacks.
 StatusOr<LoadedModel> LoadModel(const VersionFile& file, Runtime runtime);
 
 }  // namespace inferd::model

@@ -18,9 +18,14 @@
 
 namespace inferd::model {
 
+// Model file names, which say their format.
+inline constexpr char kXgboostJsonFile[] = "model.json";  // XGBoost JSON
+inline constexpr char kXgboostUbjFile[] = "model.ubj";    // XGBoost UBJSON
+inline constexpr char kLightgbmFile[] = "model.txt";      // LightGBM text model
+
 struct VersionFile {
   int64_t version = 0;
-  std::string filename;  // "model.json" (XGBoost JSON) or "model.ubj" (UBJSON)
+  std::string filename;  // kXgboostJsonFile, kXgboostUbjFile or kLightgbmFile
   std::string path;      // a file to load, or
   std::string bytes;     // the model itself, when `path` is empty
 };

@@ -3,9 +3,11 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 namespace inferd::model {
 namespace {
@@ -17,7 +19,13 @@ constexpr uint32_t kDefaultLeft = 1u << 31;
 // smaller ones walk two rows with early exits. Both measured in engine_bench.
 constexpr size_t kLockstepModelBytes = 32 << 10;
 constexpr uint32_t kLeaf = 1u << 30;
-constexpr uint32_t kFeatureMask = kLeaf - 1;
+constexpr uint32_t kSpecial = 1u << 29;
+constexpr uint32_t kCategorical = 1u << 28;
+constexpr uint32_t kFeatureMask = kCategorical - 1;
+static_assert(TreeModel::kMaxFeatures == kFeatureMask + 1);
+// LightGBM's kZeroThreshold (a float constant): values this close to zero are zero.
+constexpr float kZeroThreshold = 1e-35f;
+constexpr float kTwoPow31 = 2147483648.0f;
 // Rows a tree walks before the next tree: small enough that the block's rows
 // and margins stay in L1 beside the tree.
 constexpr int64_t kBlockRows = 64;
@@ -252,50 +260,124 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
     if (m.tree_info[t] < 0 || m.tree_info[t] >= model->num_groups_) {
       return Malformed("tree " + std::to_string(t) + " has a bad output group");
     }
-    model->roots_.push_back(static_cast<uint32_t>(model->nodes_.size()));
-    model->groups_.push_back(static_cast<int32_t>(m.tree_info[t]));
-    // Depth-first, children side by side: (source node, its slot in nodes_).
-    std::vector<std::pair<int64_t, size_t>> stack = {{0, model->nodes_.size()}};
-    model->nodes_.push_back({});
-    size_t visited = 0;
-    while (!stack.empty()) {
-      auto [id, slot] = stack.back();
-      stack.pop_back();
-      if (++visited > n) return Malformed("tree " + std::to_string(t) + " has a cycle");
-      Node& node = model->nodes_[slot];
-      node.value = tree.condition[id];
+    std::vector<SourceNode> nodes(n);
+    for (size_t id = 0; id < n; ++id) {
+      SourceNode& node = nodes[id];
       if (tree.left[id] == -1) {
-        node.feature = kLeaf;
-        node.left = 0;
+        node.leaf = tree.condition[id];
+        node.leaf_id = static_cast<int32_t>(id);
         continue;
       }
-      int64_t l = tree.left[id], r = tree.right[id], f = tree.feature[id];
-      if (l <= 0 || r <= 0 || static_cast<size_t>(l) >= n || static_cast<size_t>(r) >= n ||
-          f < 0 || f >= m.num_feature || f > kFeatureMask) {
+      if (tree.left[id] <= 0 || tree.right[id] <= 0 || tree.feature[id] < 0 ||
+          tree.feature[id] >= m.num_feature) {
         return Malformed("tree " + std::to_string(t) + " node " + std::to_string(id));
       }
-      const uint32_t children = static_cast<uint32_t>(model->nodes_.size());
-      node.feature = static_cast<uint32_t>(f) | (tree.default_left[id] ? kDefaultLeft : 0);
-      node.left = children;
-      model->nodes_.push_back({});  // invalidates `node`
-      model->nodes_.push_back({});
-      stack.push_back({r, children + 1});
-      stack.push_back({l, children});
+      node.left = tree.left[id];
+      node.right = tree.right[id];
+      node.feature = static_cast<uint32_t>(tree.feature[id]);
+      node.bound = tree.condition[id];
+      node.default_left = tree.default_left[id];
     }
+    RETURN_IF_ERROR(model->AddTree(nodes, static_cast<int32_t>(m.tree_info[t]), m.num_feature));
   }
-  model->lockstep_rows_ = model->nodes_.size() * sizeof(Node) > kLockstepModelBytes;
+  model->FinishLayout();
   return model;
+}
+
+void TreeModel::FinishLayout() {
+  lockstep_rows_ = nodes_.size() * sizeof(Node) > kLockstepModelBytes;
+}
+
+Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
+                          int64_t num_features) {
+  const size_t n = tree.size();
+  const std::string name = "tree " + std::to_string(roots_.size());
+  if (n == 0) return InvalidArgument(name + " is empty");
+  if (group < 0 || group >= num_groups_) return InvalidArgument(name + " has a bad output group");
+  roots_.push_back(static_cast<uint32_t>(nodes_.size()));
+  groups_.push_back(group);
+  // Depth-first, children side by side: (source node, its slot in nodes_).
+  std::vector<std::pair<int64_t, size_t>> stack = {{0, nodes_.size()}};
+  nodes_.push_back({});
+  size_t visited = 0;
+  while (!stack.empty()) {
+    auto [id, slot] = stack.back();
+    stack.pop_back();
+    if (++visited > n) return InvalidArgument(name + " has a cycle");
+    const SourceNode& source = tree[id];
+    Node& node = nodes_[slot];
+    if (source.left < 0) {
+      node.value = static_cast<float>(source.leaf);
+      node.feature = kLeaf;
+      node.left = static_cast<uint32_t>(leaves_.size());
+      leaves_.push_back({source.leaf, source.leaf_id});
+      continue;
+    }
+    const int64_t l = source.left, r = source.right;
+    if (l <= 0 || r <= 0 || static_cast<size_t>(l) >= n || static_cast<size_t>(r) >= n ||
+        source.feature >= num_features || source.feature > kFeatureMask) {
+      return InvalidArgument(name + " node " + std::to_string(id) + " is malformed");
+    }
+    uint32_t feature = source.feature | (source.default_left ? kDefaultLeft : 0);
+    float value = source.bound;
+    if (source.kind != SourceNode::Kind::kLess) {
+      general_ = true;
+      feature |= kSpecial;
+    }
+    if (source.kind == SourceNode::Kind::kCategorical) {
+      feature |= kCategorical;
+      value = std::bit_cast<float>(static_cast<uint32_t>(categories_.size()));
+      categories_.push_back({static_cast<uint32_t>(bitsets_.size()),
+                             static_cast<uint32_t>(source.categories.size())});
+      bitsets_.insert(bitsets_.end(), source.categories.begin(), source.categories.end());
+    }
+    const uint32_t children = static_cast<uint32_t>(nodes_.size());
+    node.value = value;
+    node.feature = feature;
+    node.left = children;
+    nodes_.push_back({});  // invalidates `node`
+    nodes_.push_back({});
+    stack.push_back({r, children + 1});
+    stack.push_back({l, children});
+  }
+  return Status::Ok();
 }
 
 namespace {
 
+// What a step needs besides the node: the categorical bitsets.
+struct Splits {
+  const TreeModel::Node* nodes;
+  const uint32_t* bitsets;
+  const uint32_t* categories;  // (offset, words) pairs
+};
+
+// LightGBM's step at a special node: zero-as-missing (zero, that is within
+// 1e-35 of it, and NaN take the default direction) or categorical (NaN,
+// values at or below -1 and at or past 2^31 go right, as LightGBM's int cast
+// sends them on x86; otherwise the truncated value's bit in the bitset).
+inline bool SpecialLeft(const Splits& s, const TreeModel::Node* n, float x) {
+  if (n->feature & kCategorical) {
+    if (!(x > -1.0f) || !(x < kTwoPow31)) return false;
+    const uint32_t category = static_cast<uint32_t>(static_cast<int32_t>(x));
+    const uint32_t* c = s.categories + 2 * std::bit_cast<uint32_t>(n->value);
+    const uint32_t word = category / 32;
+    return word < c[1] && ((s.bitsets[c[0] + word] >> (category % 32)) & 1);
+  }
+  if (std::isnan(x) || std::fabs(x) <= kZeroThreshold) return n->feature & kDefaultLeft;
+  return x < n->value;
+}
+
 // One step down from inner node `n` for `row`. Missing (NaN) fails both
 // comparisons: it goes left only by default.
-inline const TreeModel::Node* Step(const TreeModel::Node* nodes, const TreeModel::Node* n,
-                                   const float* row) {
+template <bool kGeneral>
+inline const TreeModel::Node* Step(const Splits& s, const TreeModel::Node* n, const float* row) {
   const float x = row[n->feature & kFeatureMask];
+  if constexpr (kGeneral) {
+    if (n->feature & kSpecial) return s.nodes + n->left + !SpecialLeft(s, n, x);
+  }
   const bool left = (n->feature & kDefaultLeft) ? !(x >= n->value) : x < n->value;
-  return nodes + n->left + !left;
+  return s.nodes + n->left + !left;
 }
 
 inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
@@ -303,25 +385,34 @@ inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
 // Walks K chains in lockstep, chain k from node n[k] with row[k], until each is
 // at its leaf; a chain at its leaf stands still. K independent chains of loads
 // are in flight at once, and no branch depends on one chain's depth.
-template <size_t K>
-void WalkTogether(const TreeModel::Node* nodes, const TreeModel::Node* (&n)[K],
-                  const float* const (&row)[K]) {
+template <bool kGeneral, size_t K>
+void WalkTogether(const Splits& s, const TreeModel::Node* (&n)[K], const float* const (&row)[K]) {
   bool walking = true;
   while (walking) {
     walking = false;
     for (size_t k = 0; k < K; ++k) {
       const bool leaf = IsLeaf(n[k]);
-      n[k] = leaf ? n[k] : Step(nodes, n[k], row[k]);
+      n[k] = leaf ? n[k] : Step<kGeneral>(s, n[k], row[k]);
       walking |= !leaf;
     }
   }
 }
 
-
 }  // namespace
 
-void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) const {
+template <typename Acc, bool kGeneral>
+void TreeModel::AddTrees(const float* rows, int64_t num_rows, Acc* margins) const {
   const Node* nodes = nodes_.data();
+  static_assert(sizeof(Categories) == 2 * sizeof(uint32_t));
+  const Splits s{nodes, bitsets_.data(), reinterpret_cast<const uint32_t*>(categories_.data())};
+  // A leaf's output: the node's float for XGBoost, the exact double for LightGBM.
+  auto leaf = [this](const Node* n) -> Acc {
+    if constexpr (std::is_same_v<Acc, float>) {
+      return n->value;
+    } else {
+      return leaves_[n->left].value;
+    }
+  };
   const int64_t width = info_.num_features;
   size_t first = 0;
   if (num_rows == 1) {
@@ -334,12 +425,12 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) co
     for (; first + kTrees <= roots_.size(); first += kTrees) {
       const Node* n[kTrees];
       for (size_t k = 0; k < kTrees; ++k) n[k] = nodes + roots_[first + k];
-      WalkTogether(nodes, n, row);
-      for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += n[k]->value;
+      WalkTogether<kGeneral>(s, n, row);
+      for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaf(n[k]);
     }
   }
   for (size_t t = first; t < roots_.size(); ++t) {
-    float* margin = margins + groups_[t];
+    Acc* margin = margins + groups_[t];
     const Node* root = nodes + roots_[t];
     int64_t r = 0;
     if (lockstep_rows_) {
@@ -353,8 +444,8 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) co
           n[k] = root;
           row[k] = rows + (r + k) * width;
         }
-        WalkTogether(nodes, n, row);
-        for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += n[k]->value;
+        WalkTogether<kGeneral>(s, n, row);
+        for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += leaf(n[k]);
       }
     } else {
       // Two rows walk together, each stopping at its own leaf: on trees that
@@ -365,79 +456,135 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, float* margins) co
         const Node* a = root;
         const Node* b = root;
         while (!IsLeaf(a) && !IsLeaf(b)) {
-          a = Step(nodes, a, row_a);
-          b = Step(nodes, b, row_b);
+          a = Step<kGeneral>(s, a, row_a);
+          b = Step<kGeneral>(s, b, row_b);
         }
-        while (!IsLeaf(a)) a = Step(nodes, a, row_a);
-        while (!IsLeaf(b)) b = Step(nodes, b, row_b);
-        margin[r * num_groups_] += a->value;
-        margin[(r + 1) * num_groups_] += b->value;
+        while (!IsLeaf(a)) a = Step<kGeneral>(s, a, row_a);
+        while (!IsLeaf(b)) b = Step<kGeneral>(s, b, row_b);
+        margin[r * num_groups_] += leaf(a);
+        margin[(r + 1) * num_groups_] += leaf(b);
       }
     }
     for (; r < num_rows; ++r) {
       const float* row = rows + r * width;
       const Node* n = root;
-      while (!IsLeaf(n)) n = Step(nodes, n, row);
-      margin[r * num_groups_] += n->value;
+      while (!IsLeaf(n)) n = Step<kGeneral>(s, n, row);
+      margin[r * num_groups_] += leaf(n);
     }
   }
 }
 
-Status TreeModel::Predict(const float* rows, int64_t num_rows, OutputKind kind,
-                          std::vector<float>* out) const {
+// libxgboost's PredTransform, in float.
+void TreeModel::TransformRow(float* row, float* dest) const {
+  const int64_t groups = num_groups_;
+  switch (transform_) {
+    case Transform::kIdentity:
+    case Transform::kSignedSquare:
+      std::copy(row, row + groups, dest);
+      break;
+    case Transform::kSigmoid:
+      for (int64_t g = 0; g < groups; ++g) dest[g] = 1.0f / (1.0f + expf(-row[g]));
+      break;
+    case Transform::kExp:
+      for (int64_t g = 0; g < groups; ++g) dest[g] = expf(row[g]);
+      break;
+    case Transform::kSoftmax: {
+      float wmax = row[0];
+      for (int64_t g = 1; g < groups; ++g) wmax = fmaxf(row[g], wmax);
+      double wsum = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        dest[g] = expf(row[g] - wmax);
+        wsum += dest[g];
+      }
+      for (int64_t g = 0; g < groups; ++g) dest[g] /= static_cast<float>(wsum);
+      break;
+    }
+    case Transform::kArgmax:
+      dest[0] = static_cast<float>(std::max_element(row, row + groups) - row);
+      break;
+  }
+}
+
+// LightGBM's GBDT::Predict after the sums: the random forest average, then the
+// objective's ConvertOutput, in double; the result cast to float.
+void TreeModel::TransformRow(double* row, float* dest) const {
+  const int64_t groups = num_groups_;
+  if (average_over_ > 0) {
+    for (int64_t g = 0; g < groups; ++g) row[g] /= static_cast<double>(average_over_);
+  }
+  switch (transform_) {
+    case Transform::kIdentity:
+    case Transform::kArgmax:
+      break;
+    case Transform::kSignedSquare:
+      for (int64_t g = 0; g < groups; ++g) {
+        const double sign = (row[g] > 0) - (row[g] < 0);
+        row[g] = sign * row[g] * row[g];
+      }
+      break;
+    case Transform::kSigmoid:
+      for (int64_t g = 0; g < groups; ++g) row[g] = 1.0 / (1.0 + std::exp(-sigmoid_ * row[g]));
+      break;
+    case Transform::kExp:
+      for (int64_t g = 0; g < groups; ++g) row[g] = std::exp(row[g]);
+      break;
+    case Transform::kSoftmax: {
+      double wmax = row[0];
+      for (int64_t g = 1; g < groups; ++g) wmax = std::max(row[g], wmax);
+      double wsum = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        row[g] = std::exp(row[g] - wmax);
+        wsum += row[g];
+      }
+      for (int64_t g = 0; g < groups; ++g) row[g] /= wsum;
+      break;
+    }
+  }
+  for (int64_t g = 0; g < groups; ++g) dest[g] = static_cast<float>(row[g]);
+}
+
+template <typename Acc>
+Status TreeModel::PredictAs(const float* rows, int64_t num_rows, OutputKind kind,
+                            std::vector<float>* out) const {
   const int64_t groups = num_groups_;
   const bool argmax = kind == OutputKind::kProbability && transform_ == Transform::kArgmax;
   if (kind == OutputKind::kMargin && transform_ == Transform::kArgmax) {
     return InvalidArgument("a multi:softmax model has no margin output; use multi:softprob");
   }
   out->resize(static_cast<size_t>(num_rows * (argmax ? 1 : groups)));
-  float margins[kBlockRows * 64];
+  Acc margins[kBlockRows * 64];
   const int64_t block = groups <= 64 ? kBlockRows : 1;
-  std::vector<float> wide;  // margins of one row for models of more than 64 classes
-  float* m = margins;
+  std::vector<Acc> wide;  // margins of one row for models of more than 64 classes
+  Acc* m = margins;
   if (groups > 64) {
     wide.resize(static_cast<size_t>(groups));
     m = wide.data();
   }
   for (int64_t begin = 0; begin < num_rows; begin += block) {
     const int64_t n = std::min(block, num_rows - begin);
-    std::fill(m, m + n * groups, base_margin_);
-    AddTrees(rows + begin * info_.num_features, n, m);
+    std::fill(m, m + n * groups, static_cast<Acc>(base_margin_));
+    if (general_) {
+      AddTrees<Acc, true>(rows + begin * info_.num_features, n, m);
+    } else {
+      AddTrees<Acc, false>(rows + begin * info_.num_features, n, m);
+    }
     for (int64_t r = 0; r < n; ++r) {
-      float* row = m + r * groups;
+      Acc* row = m + r * groups;
       float* dest = out->data() + (begin + r) * (argmax ? 1 : groups);
       if (kind == OutputKind::kMargin) {
-        std::copy(row, row + groups, dest);
-        continue;
-      }
-      switch (transform_) {
-        case Transform::kIdentity:
-          std::copy(row, row + groups, dest);
-          break;
-        case Transform::kSigmoid:
-          for (int64_t g = 0; g < groups; ++g) dest[g] = 1.0f / (1.0f + expf(-row[g]));
-          break;
-        case Transform::kExp:
-          for (int64_t g = 0; g < groups; ++g) dest[g] = expf(row[g]);
-          break;
-        case Transform::kSoftmax: {
-          float wmax = row[0];
-          for (int64_t g = 1; g < groups; ++g) wmax = fmaxf(row[g], wmax);
-          double wsum = 0;
-          for (int64_t g = 0; g < groups; ++g) {
-            dest[g] = expf(row[g] - wmax);
-            wsum += dest[g];
-          }
-          for (int64_t g = 0; g < groups; ++g) dest[g] /= static_cast<float>(wsum);
-          break;
-        }
-        case Transform::kArgmax:
-          dest[0] = static_cast<float>(std::max_element(row, row + groups) - row);
-          break;
+        for (int64_t g = 0; g < groups; ++g) dest[g] = static_cast<float>(row[g]);
+      } else {
+        TransformRow(row, dest);
       }
     }
   }
   return Status::Ok();
+}
+
+Status TreeModel::Predict(const float* rows, int64_t num_rows, OutputKind kind,
+                          std::vector<float>* out) const {
+  return in_double_ ? PredictAs<double>(rows, num_rows, kind, out)
+                    : PredictAs<float>(rows, num_rows, kind, out);
 }
 
 }  // namespace inferd::model

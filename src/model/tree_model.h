@@ -1,26 +1,36 @@
-// TreeModel: inferd's native evaluator for XGBoost tree ensembles (gbtree).
+// TreeModel: inferd's native evaluator for tree ensembles: XGBoost (gbtree) and
+// LightGBM.
 //
-// The ensemble is read from libxgboost's own JSON serialization of a loaded
-// booster, so every format libxgboost reads (JSON, UBJSON, legacy binary) ends
-// up here the same way. Each tree is laid out depth-first in one flat array of
-// 12-byte nodes whose two children sit side by side, so a step down the tree is
-// one comparison and one add. Rows are evaluated in blocks of 64: one tree
-// walks every row of the block while its nodes are hot in cache, several walks
-// at once so that independent chains of loads overlap: two rows with early
-// exits on models that fit L1, eight rows in lockstep on larger ones; a single
-// row walks four trees at once (figures and what was dropped: bench/README.md).
+// An XGBoost ensemble is read from libxgboost's own JSON serialization of a
+// loaded booster, so every format libxgboost reads (JSON, UBJSON, legacy
+// binary) ends up here the same way; a LightGBM one from LightGBM's text model
+// (what Booster.save_model and MLflow's lightgbm flavor write). Each tree is laid out depth-first
+// in one flat array of 12-byte nodes whose two children sit side by side, so a step down the tree
+// is one comparison and one add. Rows are evaluated in blocks of 64: one tree walks every row of
+// the block while its nodes are hot in cache, several walks at once so that independent chains of
+// loads overlap: two rows with early exits on models that fit L1, eight rows in lockstep on larger
+// ones; a single row walks four trees at once (figures and what was dropped: bench/README.md).
 //
-// Results are libxgboost's bit for bit (float32): margins start at the base
-// score and add each tree's leaf in tree order in float, then the objective's
-// transform (sigmoid, softmax, exp, argmax) is applied with the same float
-// operations. Parity is tested over trained models and thousands of rows with
-// missing values, infinities and values equal to split thresholds
-// (tree_model_test.cc).
+// Results are each library's own. XGBoost's bit for bit (float32): margins
+// start at the base score and add each tree's leaf in tree order in float, then
+// the objective's transform (sigmoid, softmax, exp, argmax) is applied with the
+// same float operations. LightGBM computes in double: leaves are summed in
+// double in tree order, averaged for random forests, transformed in double and
+// only then cast to float, so the result is LightGBM's after the cast. Its
+// splits (`value <= threshold` on doubles, three missing-value types, values
+// within 1e-35 of zero read as zero, categorical bitsets) become the same
+// float `value < bound` nodes wherever an exact float bound exists, which is
+// every numerical split; zero-as-missing and categorical splits take a general
+// step only models that have them pay for. Parity is tested over trained
+// models and thousands of rows with missing values, infinities and values equal
+// to split thresholds (tree_model_test.cc against libxgboost,
+// tests/integration/test_lightgbm.py against the lightgbm wheel).
 //
-// Models it cannot evaluate exactly (gblinear, dart, categorical splits, vector
-// leaves, objectives it does not know) are refused with Unimplemented, naming
-// why; the loader then keeps libxgboost (runtime.h). Predict is thread-safe:
-// the model is immutable after construction.
+// Models it cannot evaluate exactly (XGBoost's gblinear, dart, categorical
+// splits, vector leaves; LightGBM's linear trees; objectives it does not know)
+// are refused with Unimplemented, naming why; for XGBoost the loader then keeps
+// libxgboost (runtime.h). Predict is thread-safe: the model is immutable after
+// construction.
 #pragma once
 
 #include <cstdint>
@@ -40,39 +50,94 @@ class TreeModel final : public Model {
   // evaluate exactly; InvalidArgument for a malformed document.
   static StatusOr<std::unique_ptr<TreeModel>> FromXgboostJson(std::string_view json,
                                                               ModelInfo info);
+  // Builds the evaluator from a LightGBM text model. Its info: format
+  // "lightgbm", runtime "native", the objective's name ("binary", "multiclass",
+  // ...), the file's feature names. Unimplemented (naming it) for what it cannot
+  // evaluate exactly; InvalidArgument for a malformed file.
+  static StatusOr<std::unique_ptr<TreeModel>> FromLightgbmText(std::string_view text);
 
   const ModelInfo& info() const override { return info_; }
   Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
                  std::vector<float>* out) const override;
 
+  // Features a model may have (the node's feature bits).
+  static constexpr int64_t kMaxFeatures = int64_t{1} << 28;
+
   int64_t num_trees() const { return static_cast<int64_t>(roots_.size()); }
   int64_t num_nodes() const { return static_cast<int64_t>(nodes_.size()); }
 
-  // How margins become outputs; one per supported XGBoost objective family.
-  enum class Transform { kIdentity, kSigmoid, kExp, kSoftmax, kArgmax };
+  // How margins become outputs; one per supported objective family.
+  // kSignedSquare is LightGBM's `sqrt` regression (sign(m) * m * m).
+  enum class Transform { kIdentity, kSigmoid, kExp, kSoftmax, kArgmax, kSignedSquare };
 
   // One node. An inner node compares row[feature] with `value` and goes to
   // `left` (less, or missing with default-left) or `left + 1`; a leaf holds its
-  // output in `value`.
+  // output in `value` (as float) and its index in leaves_ in `left`. A node
+  // marked special (bit 29) is one of LightGBM's: zero-as-missing (`value` as
+  // usual; zero and missing take the default direction) or categorical (bit 28;
+  // `value`'s bits index categories_).
   struct Node {
     float value;
-    uint32_t feature;  // bits 0-29 the feature; bit 30: a leaf; bit 31: missing goes left
+    uint32_t feature;  // bits 0-27 the feature; 28 categorical; 29 special; 30 leaf;
+                       // 31 missing goes left
     uint32_t left;
   };
 
  private:
+  // A tree as a source format describes it, before layout: node 0 is the root;
+  // a node whose `left` is negative is a leaf.
+  struct SourceNode {
+    int64_t left = -1, right = -1;
+    uint32_t feature = 0;
+    enum class Kind { kLess, kZeroMissing, kCategorical } kind = Kind::kLess;
+    float bound = 0;                   // kLess, kZeroMissing: left when value < bound
+    bool default_left = false;         // where missing values go
+    std::vector<uint32_t> categories;  // kCategorical: bitset of the categories going left
+    double leaf = 0;                   // a leaf's output
+    int32_t leaf_id = 0;               // a leaf's id in the source format
+  };
+  struct Leaf {
+    double value;
+    int32_t id;
+  };
+  struct Categories {
+    uint32_t offset;  // into bitsets_
+    uint32_t words;
+  };
+
   TreeModel() = default;
+  // Lays one tree out depth-first with children side by side, for output
+  // group `group`. InvalidArgument (naming the tree) for a malformed one.
+  Status AddTree(const std::vector<SourceNode>& tree, int32_t group, int64_t num_features);
   // Adds every tree's output to `margins` (num_rows x num_groups_), in tree
-  // order for each row, as libxgboost does.
-  void AddTrees(const float* rows, int64_t num_rows, float* margins) const;
+  // order for each row, as the source library does: in float for XGBoost
+  // (Acc = float), in double for LightGBM.
+  // Decides how batches walk, once every tree is added.
+  void FinishLayout();
+  template <typename Acc, bool kGeneral>
+  void AddTrees(const float* rows, int64_t num_rows, Acc* margins) const;
+  template <typename Acc>
+  Status PredictAs(const float* rows, int64_t num_rows, OutputKind kind,
+                   std::vector<float>* out) const;
+  // The transformed outputs of one row's margins.
+  void TransformRow(float* margins, float* dest) const;
+  void TransformRow(double* margins, float* dest) const;
 
   ModelInfo info_;
   Transform transform_ = Transform::kIdentity;
   int32_t num_groups_ = 1;       // margins per row: the class count, or 1
   float base_margin_ = 0;        // base_score in margin space
+  bool in_double_ = false;       // LightGBM: leaves, sums and transforms in double
+  bool general_ = false;         // some nodes are special (zero-as-missing, categorical)
+  double sigmoid_ = 1;           // LightGBM's sigmoid parameter
+  int64_t average_over_ = 0;     // LightGBM average_output: transformed outputs are
+                                 // averaged over this many iterations (0: summed)
   std::vector<Node> nodes_;      // every tree, depth-first, one after another
   std::vector<uint32_t> roots_;  // index of each tree's root in nodes_
   std::vector<int32_t> groups_;  // output group (class) of each tree
+  std::vector<Leaf> leaves_;     // every leaf's exact output and source id
+  std::vector<Categories> categories_;
+  std::vector<uint32_t> bitsets_;
   bool lockstep_rows_ = false;   // batches walk eight rows in lockstep (large models)
 };
 

@@ -263,5 +263,126 @@ TEST(TreeModelTest, AutoFallsBackToLibxgboostAndSaysWhy) {
   EXPECT_EQ(LoadModel(tree_file, Runtime::kXgboost)->model->info().runtime, "xgboost");
 }
 
+// A hand-written LightGBM model: a single-leaf tree (the init score), a split at
+// LightGBM's zero threshold (1e-35, where values within 1e-35 of zero read as
+// zero), a zero-as-missing split and a categorical one. Parity with the
+// lightgbm wheel over trained models is tests/integration/test_lightgbm.py.
+constexpr char kLightgbmText[] = R"(tree
+version=v4
+num_class=1
+num_tree_per_iteration=1
+label_index=0
+max_feature_idx=2
+objective=regression
+feature_names=a b c
+tree_sizes=1 1 1
+
+Tree=0
+num_leaves=1
+num_cat=0
+split_feature=
+threshold=
+decision_type=
+left_child=
+right_child=
+leaf_value=0.5
+is_linear=0
+shrinkage=1
+
+
+Tree=1
+num_leaves=3
+num_cat=1
+split_feature=0 2
+threshold=1.0000000180025095e-35 0
+decision_type=10 1
+left_child=-1 -2
+right_child=1 -3
+leaf_value=1 10 100
+cat_boundaries=0 2
+cat_threshold=2 1
+is_linear=0
+shrinkage=0.1
+
+
+Tree=2
+num_leaves=2
+num_cat=0
+split_feature=1
+threshold=2.5
+decision_type=4
+left_child=-1
+right_child=-2
+leaf_value=1000 10000
+is_linear=0
+shrinkage=0.1
+
+
+end of trees
+
+parameters:
+[boosting: gbdt]
+end of parameters
+)";
+
+TEST(TreeModelTest, LightgbmSplitsAsLightgbmTakesThem) {
+  auto model = TreeModel::FromLightgbmText(kLightgbmText);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const ModelInfo& info = (*model)->info();
+  EXPECT_EQ(info.format, "lightgbm");
+  EXPECT_EQ(info.runtime, "native");
+  EXPECT_EQ(info.num_features, 3);
+  EXPECT_EQ(info.feature_names, (std::vector<std::string>{"a", "b", "c"}));
+  // Tree 1: a <= 1e-35 (NaN default left) -> 1; else c in {1, 32} -> 10, else 100.
+  // Tree 2: b zero or missing -> default right (10000); b <= 2.5 -> 1000.
+  struct Case {
+    float a, b, c;
+    double want;
+  };
+  const Case cases[] = {
+      {-1, 1, 0, 0.5 + 1 + 1000},
+      {kNaN, 3, 0, 0.5 + 1 + 10000},
+      {1e-36f, 0, 0, 0.5 + 1 + 10000},
+      {2e-35f, 1e-36f, 1, 0.5 + 10 + 10000},
+      {1, kNaN, 32, 0.5 + 10 + 10000},
+      {1, 2.5f, 33, 0.5 + 100 + 1000},
+      {1, 2.6f, 1.9f, 0.5 + 10 + 10000},
+      {1, -kInf, -0.5f, 0.5 + 100 + 1000},
+      {1, kInf, kNaN, 0.5 + 100 + 10000},
+      {1, 1, -1, 0.5 + 100 + 1000},
+      {1, 1, 2147483648.0f, 0.5 + 100 + 1000},
+      {1, 1, 1e20f, 0.5 + 100 + 1000},
+  };
+  for (const Case& c : cases) {
+    const float row[] = {c.a, c.b, c.c};
+    std::vector<float> out;
+    ASSERT_TRUE((*model)->Predict(row, 1, OutputKind::kProbability, &out).ok());
+    EXPECT_EQ(out, std::vector<float>{static_cast<float>(c.want)})
+        << "a=" << c.a << " b=" << c.b << " c=" << c.c;
+  }
+}
+
+TEST(TreeModelTest, LightgbmRefusesWhatItCannotEvaluate) {
+  std::string text = kLightgbmText;
+  std::string linear = std::regex_replace(text, std::regex("is_linear=0"), "is_linear=1",
+                                          std::regex_constants::format_first_only);
+  auto refused = TreeModel::FromLightgbmText(linear);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.status().message().find("linear trees"), std::string::npos);
+  std::string ranking =
+      std::regex_replace(text, std::regex("objective=regression"), "objective=lambdarank");
+  refused = TreeModel::FromLightgbmText(ranking);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.status().message().find("lambdarank"), std::string::npos);
+  for (std::string bad :
+       {text.substr(0, text.size() / 2),
+        std::regex_replace(text, std::regex("left_child=-1 -2"), "left_child=-1"),
+        std::regex_replace(text, std::regex("split_feature=1"), "split_feature=7"),
+        std::string("{\"learner\": {}}")}) {
+    EXPECT_EQ(TreeModel::FromLightgbmText(bad).status().code(), StatusCode::kInvalidArgument)
+        << bad.substr(0, 40);
+  }
+}
+
 }  // namespace
 }  // namespace inferd::model

@@ -68,6 +68,7 @@ StatusOr<std::string> XgboostModel::SaveJson() const {
 }
 
 Status XgboostModel::ReadInfo() {
+  info_.format = "xgboost";
   info_.runtime = "xgboost";
   bst_ulong num_features = 0;
   if (XGBoosterGetNumFeature(booster_, &num_features) != 0) return XgbError("num_feature");

@@ -75,7 +75,8 @@ struct TensorMetadata {
 struct ModelMetadata {
   std::string name;
   std::vector<std::string> versions;
-  std::string platform;  // the model format, as Triton's FIL backend names it: "xgboost"
+  std::string platform;  // the model format, as Triton's FIL backend names it: "xgboost",
+                         // "lightgbm"
   std::vector<TensorMetadata> inputs;
   std::vector<TensorMetadata> outputs;
   // Extra facts: version, objective, runtime, output_kind, max_batch_size.

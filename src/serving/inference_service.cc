@@ -185,7 +185,7 @@ StatusOr<ModelMetadata> InferenceService::Metadata(std::string_view model,
   ModelMetadata m;
   m.name = s.name;
   for (int64_t v : versions) m.versions.push_back(std::to_string(v));
-  m.platform = "xgboost";  // the model format, as Triton's FIL backend names it
+  m.platform = info.format;  // as Triton's FIL backend names it: "xgboost", "lightgbm"
   m.inputs.push_back({s.config.input_name, "FP32", {-1, info.num_features}});
   TensorMetadata output{s.config.output_name, "FP32", {-1}};
   if (info.num_outputs > 1) output.shape.push_back(info.num_outputs);
