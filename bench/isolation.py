@@ -15,7 +15,7 @@ latency is the server's own) through one phase after another:
 and prints, per phase, requests/s, p50 / p99 / max latency, errors, the admin operations
 done, and p99 and max against the idle phase. Exits 1 if any inference failed.
 
-    bench/isolation.py [--duration 10]
+    bench/isolation.py [--duration 10] [--binary build/inferd]
 """
 import argparse
 import http.client
@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import make_body, to_ms, wait_ready  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BINARY = ROOT / "build" / "inferd"
 DATA = ROOT / "tests" / "data" / "breast_cancer.csv"
 
 
@@ -113,13 +112,16 @@ class Background:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--binary", default=str(ROOT / "build" / "inferd"),
+                        help="the inferd to measure (default: this tree's build)")
     args = parser.parse_args()
+    binary = args.binary
     tmp = Path(tempfile.mkdtemp(prefix="inferd-isolation-"))
     db = tmp / "inferd.db"
     store = f"sqlite:///{db}"
 
     def cli(*argv):
-        subprocess.run([str(BINARY), "--store", store, *argv], check=True,
+        subprocess.run([binary, "--store", store, *argv], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     cli("train", "--data", str(DATA), "--target", "target", "--register", "cancer",
@@ -131,10 +133,13 @@ def main():
     body = make_body(1, tmp / "1.json")
     upload = os.urandom(60 << 20)
 
+    # A build from before gRPC has no --grpc-port.
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    extra = ["--grpc-port", "0"] if "--grpc-port" in help_text else []
     log = open(tmp / "server.log", "w")
     server = subprocess.Popen(
-        [str(BINARY), "--store", store, "serve", "--host", "127.0.0.1", "--port", "0",
-         "--grpc-port", "0", "--threads", "2", "--spool-dir", str(tmp / "spool"),
+        [binary, "--store", store, "serve", "--host", "127.0.0.1", "--port", "0", *extra,
+         "--threads", "2", "--spool-dir", str(tmp / "spool"),
          "--poll-interval-ms", "0"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     results = {}
