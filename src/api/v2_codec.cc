@@ -16,6 +16,9 @@ namespace inferd::api {
 namespace od = simdjson::ondemand;
 namespace {
 
+using serving::ElementCount;
+using serving::ElementSize;
+
 constexpr int kMaxDataDepth = 32;
 // Values reserved up front from a "shape" that comes before "data"; a larger
 // claimed shape grows the buffer as values arrive instead.
@@ -31,24 +34,6 @@ struct BinaryInput {
 Status JsonError(std::string_view where, simdjson::error_code err) {
   return InvalidArgument("invalid JSON in " + std::string(where) + ": " +
                          simdjson::error_message(err));
-}
-
-size_t ElementSize(std::string_view datatype) {
-  if (datatype == "FP32" || datatype == "INT32") return 4;
-  if (datatype == "FP64" || datatype == "INT64") return 8;
-  return 0;
-}
-
-// Elements in a shape, or nullopt when it overflows.
-std::optional<uint64_t> Elements(const std::vector<int64_t>& shape) {
-  uint64_t n = 1;
-  for (int64_t d : shape) {
-    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)) {
-      return std::nullopt;
-    }
-    n *= static_cast<uint64_t>(d);
-  }
-  return n;
 }
 
 // Triton reads tensor data with rapidjson's kParseNanAndInfFlag, which also
@@ -188,7 +173,7 @@ StatusOr<uint64_t> ParseInput(od::object object, InferInput* input) {
       RETURN_IF_ERROR(ParseShape(value, input));
     } else if (key == "data") {
       has_data = true;
-      if (auto n = Elements(input->shape); n && *n <= kMaxReserve) input->data.reserve(*n);
+      if (auto n = ElementCount(input->shape); n && *n <= kMaxReserve) input->data.reserve(*n);
       RETURN_IF_ERROR(AppendNumbers(value, input->name, 0, &input->data));
     } else if (key == "parameters") {
       ASSIGN_OR_RETURN(binary_size, ParseInputParameters(value, input->name));
@@ -279,15 +264,6 @@ Status DecodeBinary(std::string_view bytes, InferInput* input) {
 }
 
 }  // namespace
-
-std::string ShapeToString(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ",";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
 
 StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
   const std::string& body = http_request.body;
@@ -388,7 +364,7 @@ StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
       return InvalidArgument("input '" + input.name + "': binary_data_size " +
                              std::to_string(bytes) + " runs past the end of the body");
     }
-    auto elements = Elements(input.shape);
+    auto elements = ElementCount(input.shape);
     if (!elements || *elements * ElementSize(input.datatype) != bytes) {
       return InvalidArgument("input '" + input.name + "': shape " + ShapeToString(input.shape) +
                              " of " + input.datatype + " needs " +
@@ -404,7 +380,7 @@ StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
                            " binary bytes beyond the inputs' binary_data_size");
   }
   for (const auto& input : request.inputs) {
-    auto elements = Elements(input.shape);
+    auto elements = ElementCount(input.shape);
     if (!elements || *elements != input.count()) {
       return InvalidArgument("input '" + input.name + "': shape " + ShapeToString(input.shape) +
                              " needs " + (elements ? std::to_string(*elements) : "too many") +
@@ -421,7 +397,7 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
   http::Response response;
   std::string& body = response.body;
   size_t values = 0;
-  for (const auto& output : outputs) values += *Elements(output.shape);
+  for (const auto& output : outputs) values += *ElementCount(output.shape);
   body.reserve(128 + values * 12);
   JsonWriter json(&body);
   json.BeginObject();
@@ -435,7 +411,7 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
   json.Key("outputs").BeginArray();
   bool any_binary = false;
   for (const auto& output : outputs) {
-    const uint64_t count = *Elements(output.shape);
+    const uint64_t count = *ElementCount(output.shape);
     json.BeginObject();
     json.Key("name").String(output.name);
     json.Key("datatype").String("FP32");
@@ -464,7 +440,7 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
     for (const auto& output : outputs) {
       if (!output.binary) continue;
       body.append(reinterpret_cast<const char*>(output.data),
-                  *Elements(output.shape) * sizeof(float));
+                  *ElementCount(output.shape) * sizeof(float));
     }
   }
   return response;

@@ -27,6 +27,7 @@ namespace inferd::api {
 using serving::InferInput;
 using serving::InferRequest;
 using serving::RequestedOutput;
+using serving::ShapeToString;
 
 // Parses `request.body`. `Inference-Header-Content-Length`, when present, gives
 // the size of the JSON header. Every error is InvalidArgument with a message
@@ -52,7 +53,5 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
 // Encodes the one inference path's response (the outputs as it lists them).
 http::Response EncodeInferResponse(const serving::InferResponse& response);
 
-// "[2,30]", for messages.
-std::string ShapeToString(const std::vector<int64_t>& shape);
 
 }  // namespace inferd::api

@@ -9,35 +9,12 @@
 namespace inferd::grpcapi {
 namespace {
 
+using serving::ElementCount;
+using serving::ElementSize;
+using serving::ShapeToString;
+
 static_assert(std::endian::native == std::endian::little,
               "raw tensor contents are little-endian and copied as they lie");
-
-size_t ElementSize(const std::string& datatype) {
-  if (datatype == "FP32" || datatype == "INT32") return 4;
-  if (datatype == "FP64" || datatype == "INT64") return 8;
-  return 0;
-}
-
-// Elements in a shape, or nullopt when it overflows.
-std::optional<uint64_t> Elements(const std::vector<int64_t>& shape) {
-  uint64_t n = 1;
-  for (int64_t d : shape) {
-    if (d != 0 && n > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(d)) {
-      return std::nullopt;
-    }
-    n *= static_cast<uint64_t>(d);
-  }
-  return n;
-}
-
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
 
 template <typename T>
 void Convert(const T* values, size_t count, std::vector<float>* out) {
@@ -68,10 +45,10 @@ void UseFloats(const float* data, size_t count, serving::InferInput* input) {
 
 Status DecodeRaw(const std::string& bytes, serving::InferInput* input) {
   const size_t size = ElementSize(input->datatype);
-  auto elements = Elements(input->shape);
+  auto elements = ElementCount(input->shape);
   if (!elements || *elements > std::numeric_limits<uint64_t>::max() / size ||
       *elements * size != bytes.size()) {
-    return InvalidArgument("input '" + input->name + "': shape " + ShapeText(input->shape) +
+    return InvalidArgument("input '" + input->name + "': shape " + ShapeToString(input->shape) +
                            " of " + input->datatype + " needs " +
                            (elements ? std::to_string(*elements * size) : "too many") +
                            " bytes, raw_input_contents holds " + std::to_string(bytes.size()));
@@ -140,9 +117,9 @@ StatusOr<serving::InferRequest> DecodeInferRequest(const inference::ModelInferRe
       continue;
     }
     DecodeContents(tensor.contents(), &input);
-    auto elements = Elements(input.shape);
+    auto elements = ElementCount(input.shape);
     if (!elements || *elements != input.count()) {
-      return InvalidArgument(where + ": shape " + ShapeText(input.shape) + " needs " +
+      return InvalidArgument(where + ": shape " + ShapeToString(input.shape) + " needs " +
                              (elements ? std::to_string(*elements) : "too many") +
                              " values, data has " + std::to_string(input.count()));
     }

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "monitor/server_metrics.h"
@@ -16,6 +18,16 @@ namespace inferd::serving {
 // Which protocol carried a request (kRestV2, kRestV1, kGrpc): the `protocol`
 // label of the inference metrics.
 using monitor::Protocol;
+
+// Bytes per element of a V2 datatype the servers take (FP32, INT32: 4; FP64,
+// INT64: 8), or 0 for any other.
+size_t ElementSize(std::string_view datatype);
+
+// Elements in a tensor of `shape`, or std::nullopt when the product overflows.
+std::optional<uint64_t> ElementCount(const std::vector<int64_t>& shape);
+
+// "[2,30]", for messages.
+std::string ShapeToString(const std::vector<int64_t>& shape);
 
 struct InferInput {
   std::string name;

@@ -14,15 +14,6 @@ int64_t MicrosecondsBetween(SteadyClock::time_point from, SteadyClock::time_poin
   return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
 }
 
-std::string ShapeText(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
-
 }  // namespace
 
 Status Health::CheckReady() const {
@@ -87,13 +78,13 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
   }
   if (input.shape.size() != 2 || input.shape[1] != info.num_features) {
     return Reject(s, InvalidArgument("input '" + input.name + "': shape " +
-                                     ShapeText(input.shape) + " must be [rows, " +
+                                     ShapeToString(input.shape) + " must be [rows, " +
                                      std::to_string(info.num_features) + "]"));
   }
   const int64_t rows = input.shape[0];
   if (input.count() != static_cast<size_t>(rows * info.num_features)) {
     return Reject(s, InvalidArgument("input '" + input.name + "': shape " +
-                                     ShapeText(input.shape) + " needs " +
+                                     ShapeToString(input.shape) + " needs " +
                                      std::to_string(rows * info.num_features) +
                                      " values, data has " + std::to_string(input.count())));
   }
