@@ -178,7 +178,10 @@ void AddModelsCommands(CLI::App* models, ModelsFlags* f) {
   show->add_option("name", f->name)->required();
   auto* reg = models->add_subcommand("register", "Upload a model file as a new version");
   reg->add_option("name", f->name)->required();
-  reg->add_option("--file", f->file, "XGBoost model (.json or .ubj)")->required();
+  reg->add_option("--file", f->file,
+                  "Model file (XGBoost .json/.ubj/.xgb, LightGBM .txt/.lgb) or MLflow model "
+                  "folder")
+      ->required();
   reg->add_option("--alias", f->alias, "Point this alias (e.g. production) at the new version");
   reg->add_option("--description", f->description);
   auto* alias = models->add_subcommand("alias", "Point an alias at a version");

@@ -6,6 +6,8 @@
 #include <random>
 #include <sstream>
 
+#include "model/model_format.h"
+
 namespace inferd::cli {
 namespace {
 
@@ -69,16 +71,33 @@ StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry
                                                     const std::string& bytes,
                                                     registry::NewVersion details,
                                                     const std::string& alias) {
+  return RegisterModelFiles(registry, store, {{filename, bytes}}, std::move(details), alias);
+}
+
+StatusOr<registry::ModelVersion> RegisterModelFiles(registry::Registry& registry,
+                                                    store::Store& store,
+                                                    const std::vector<ArtifactFile>& files,
+                                                    registry::NewVersion details,
+                                                    const std::string& alias) {
+  // The source is a folder holding the files, as MLflow's logged models are.
+  const std::string folder = "models/" + details.name + "/" + RandomId();
+  for (const auto& [path, bytes] : files) {
+    RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(folder + "/" + path), bytes));
+  }
+  details.source = "mlflow-artifacts:/" + folder;
+  // Refused before a version exists when the server could not serve it.
+  if (Status st = registry.ReadModelFile({.source = details.source}).status(); !st.ok()) {
+    for (const auto& file : files) {
+      (void)store.DeleteBlob(registry::ArtifactBlobId(folder + "/" + file.first));
+    }
+    return st;
+  }
   auto existing = registry.GetModel(details.name);
   if (existing.status().code() == StatusCode::kNotFound) {
     RETURN_IF_ERROR(registry.CreateModel(details.name, "", {}).status());
   } else {
     RETURN_IF_ERROR(existing.status());
   }
-  // The source is a folder holding the model file, as MLflow's logged models are.
-  const std::string folder = "models/" + details.name + "/" + RandomId();
-  RETURN_IF_ERROR(store.PutBlob(registry::ArtifactBlobId(folder + "/" + filename), bytes));
-  details.source = "mlflow-artifacts:/" + folder;
   ASSIGN_OR_RETURN(auto version, registry.CreateVersion(details));
   if (!alias.empty()) {
     RETURN_IF_ERROR(registry.SetAlias(details.name, alias, version.version));
@@ -90,18 +109,43 @@ StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry
 StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
                                                store::Store& store,
                                                const RegisterOptions& options) {
-  const std::string filename = std::filesystem::path(options.file).filename().string();
-  if (!filename.ends_with(".json") && !filename.ends_with(".ubj")) {
-    return InvalidArgument("--file must be an XGBoost model file ending in .json or .ubj");
+  namespace fs = std::filesystem;
+  auto read = [](const fs::path& path) -> StatusOr<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return NotFound("cannot read " + path.string());
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+  };
+  std::vector<ArtifactFile> files;
+  std::error_code ec;
+  if (fs::is_directory(options.file, ec)) {
+    // An MLflow model folder (or a folder holding a model file): every file in it.
+    for (auto it = fs::recursive_directory_iterator(options.file, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      ASSIGN_OR_RETURN(std::string bytes, read(it->path()));
+      files.push_back({fs::relative(it->path(), options.file).generic_string(), std::move(bytes)});
+    }
+    if (ec) return InvalidArgument("cannot list " + options.file + ": " + ec.message());
+  } else {
+    ASSIGN_OR_RETURN(std::string bytes, read(options.file));
+    const std::string filename = fs::path(options.file).filename().string();
+    auto format = model::FormatOfFile(filename, std::string_view(bytes).substr(0, 2));
+    if (!format) {
+      return InvalidArgument(
+          "--file must be a model file (XGBoost .json, .ubj or .xgb; LightGBM "
+          ".txt or .lgb) or an MLflow model folder");
+    }
+    // Stored under the name that says its format.
+    const std::string stored = *format == model::ModelFormat::kXgboostJson  ? "model.json"
+                               : *format == model::ModelFormat::kXgboostUbj ? "model.ubj"
+                               : *format == model::ModelFormat::kLightgbm   ? "model.txt"
+                                                                            : filename;
+    files.push_back({stored, std::move(bytes)});
   }
-  std::ifstream in(options.file, std::ios::binary);
-  if (!in) return NotFound("cannot read " + options.file);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
   ASSIGN_OR_RETURN(auto version,
-                   RegisterModelBytes(registry, store,
-                                      filename.ends_with(".ubj") ? "model.ubj" : "model.json",
-                                      bytes.str(),
+                   RegisterModelFiles(registry, store, files,
                                       {.name = options.name, .description = options.description},
                                       options.alias));
   std::printf("registered %s version %lld%s\n", options.name.c_str(),

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "registry/registry.h"
@@ -17,7 +19,8 @@ Status ShowModel(registry::Registry& registry, const std::string& name);
 
 struct RegisterOptions {
   std::string name;
-  std::string file;  // model.json or model.ubj to upload
+  std::string file;   // a model file (model.json, model.ubj, model.txt, ...) or an MLflow
+                      // model folder to upload
   std::string alias;  // optional alias to point at the new version
   std::string description;
 };
@@ -27,7 +30,21 @@ StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
                                                store::Store& store,
                                                const RegisterOptions& options);
 
-// Uploads `bytes` (an XGBoost model, `filename` model.json or model.ubj) into
+// A file to upload: its path inside the version's artifact folder, its bytes.
+using ArtifactFile = std::pair<std::string, std::string>;
+
+// Uploads `files` into a new artifact folder and, when the registry can read a
+// model from it (a model file, or an MLflow model folder of the xgboost or
+// lightgbm flavor), creates the model if needed and adds a version with
+// `details` (name and source are filled in), pointing `alias` at it if given.
+// A folder it cannot read is removed again and its error returned.
+StatusOr<registry::ModelVersion> RegisterModelFiles(registry::Registry& registry,
+                                                    store::Store& store,
+                                                    const std::vector<ArtifactFile>& files,
+                                                    registry::NewVersion details,
+                                                    const std::string& alias);
+
+// Uploads `bytes` (a model file named `filename`: model.json, model.ubj, model.txt) into
 // a new artifact folder, creates the model if needed, and adds a version with
 // `details` (name and source are filled in), pointing `alias` at it if given.
 StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry,

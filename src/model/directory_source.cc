@@ -12,6 +12,9 @@ namespace inferd::model {
 namespace fs = std::filesystem;
 namespace {
 
+// The file names that say their format, in the order a version folder is searched.
+constexpr const char* kModelFileNames[] = {"model.json", "model.ubj", "model.txt"};
+
 StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open " + path.string());
@@ -49,9 +52,27 @@ StatusOr<ModelSpec> DirectorySource::ReadModel(const std::string& name) {
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     auto version = ParseVersionNumberText(entry.path().filename().string());
     if (!version || !entry.is_directory(ec)) continue;
-    for (const char* filename : {kXgboostJsonFile, kXgboostUbjFile, kLightgbmFile}) {
+    if (spec.config.format) {
+      // A declared format: the folder's one file, whatever its name.
+      std::vector<fs::path> files;
+      for (const auto& file : fs::directory_iterator(entry.path(), ec)) {
+        if (file.is_regular_file(ec)) files.push_back(file.path());
+      }
+      if (files.size() != 1) {
+        return InvalidArgument("model '" + name + "' version " + std::to_string(*version) +
+                               ": config.json declares format \"" +
+                               FormatName(*spec.config.format) + "\", so the version folder " +
+                               "must hold exactly one file; it holds " +
+                               std::to_string(files.size()));
+      }
+      spec.versions.push_back(
+          {*version, files[0].filename().string(), *spec.config.format, files[0].string(), ""});
+      continue;
+    }
+    for (const char* filename : kModelFileNames) {
       if (fs::exists(entry.path() / filename, ec)) {
-        spec.versions.push_back({*version, filename, (entry.path() / filename).string(), ""});
+        spec.versions.push_back({*version, filename, *FormatOfFile(filename, "{\""),
+                                 (entry.path() / filename).string(), ""});
         break;
       }
     }

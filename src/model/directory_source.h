@@ -2,7 +2,9 @@
 //
 //   ROOT/<model>/config.json           optional, see model_config.h
 //   ROOT/<model>/<version>/model.json  XGBoost JSON   (or model.ubj, UBJSON;
-//                                      or model.txt, a LightGBM text model)
+//                                      or model.txt, a LightGBM text model; or,
+//                                      when config.json declares a format, the
+//                                      folder's one file, whatever its name)
 //
 // Version folders are positive integers; every one with a model file is
 // offered, and the highest is the default. Thread-safe (reads only).

@@ -103,12 +103,21 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
       }
       config.runtime = s == "native" ? Runtime::kNative
                        : s == "xgboost" ? Runtime::kXgboost : Runtime::kAuto;
+    } else if (key == "format") {
+      auto format =
+          value.get(s) == simdjson::SUCCESS ? ParseFormatName(s) : InvalidArgument("not a string");
+      if (!format.ok())
+        return KeyError(key,
+                        "must be \"xgboost_json\", \"xgboost_ubj\", "
+                        "\"xgboost\" or \"lightgbm\"");
+      config.format = *format;
     } else if (key == "dynamic_batching") {
       RETURN_IF_ERROR(ParseBatching(value, &config.batching));
     } else {
-      return KeyError(key, "is not a known key (input_name, output_name, output_kind, "
-                           "feature_names, max_batch_size, reference_dataset, runtime, "
-                           "dynamic_batching)");
+      return KeyError(key,
+                      "is not a known key (input_name, output_name, output_kind, "
+                      "feature_names, max_batch_size, reference_dataset, runtime, "
+                      "format, dynamic_batching)");
     }
   }
   return config;

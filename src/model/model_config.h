@@ -8,6 +8,8 @@
 //     "max_batch_size": 1024,            // rows per request; 0 = server default
 //     "reference_dataset": "cancer@3",   // drift reference: a dataset recorded in the store
 //     "runtime": "auto",                 // "native", "xgboost" (libxgboost); see runtime.h
+//     "format": "lightgbm",              // the version files' format (model_format.h);
+//                                        // unset: each file's name says it
 //     "dynamic_batching": {              // off unless present (batcher.h)
 //       "max_queue_delay_microseconds": 100,
 //       "preferred_batch_size": 64       // rows; a number or Triton's list (its largest)
@@ -20,12 +22,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
 #include "model/model.h"
+#include "model/model_format.h"
 
 namespace inferd::model {
 
@@ -49,6 +53,7 @@ struct ModelConfig {
   int64_t max_batch_size = 0;  // 0: use the server-wide limit
   std::string reference_dataset;  // NAME[@VERSION]; empty: the registry's lineage
   Runtime runtime = Runtime::kAuto;
+  std::optional<ModelFormat> format;  // declared; unset: by file name
   DynamicBatching batching;
 };
 

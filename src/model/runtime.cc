@@ -36,9 +36,19 @@ StatusOr<LoadedModel> LoadLightgbm(const VersionFile& file, Runtime runtime) {
 }  // namespace
 
 StatusOr<LoadedModel> LoadModel(const VersionFile& file, Runtime runtime) {
-  if (file.filename == kLightgbmFile) return LoadLightgbm(file, runtime);
-  auto xgboost = file.path.empty() ? XgboostModel::LoadBytes(file.bytes, file.filename)
-                                   : XgboostModel::Load(file.path);
+  if (file.format == ModelFormat::kLightgbm) return LoadLightgbm(file, runtime);
+  // libxgboost reads a file's format from its extension: a file named
+  // otherwise goes through a temporary file named for its format.
+  const std::string canonical = file.format == ModelFormat::kXgboostJson  ? "model.json"
+                                : file.format == ModelFormat::kXgboostUbj ? "model.ubj"
+                                                                          : "model.bin";
+  StatusOr<std::unique_ptr<XgboostModel>> xgboost = InvalidArgument("not loaded");
+  if (!file.path.empty() && file.filename == canonical) {
+    xgboost = XgboostModel::Load(file.path);
+  } else {
+    ASSIGN_OR_RETURN(std::string bytes, ReadBytes(file));
+    xgboost = XgboostModel::LoadBytes(bytes, canonical);
+  }
   if (!xgboost.ok()) return xgboost.status();
   if (runtime == Runtime::kXgboost) return LoadedModel{std::move(xgboost).value(), ""};
   ASSIGN_OR_RETURN(std::string json, (*xgboost)->SaveJson());

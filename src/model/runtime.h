@@ -1,5 +1,5 @@
 // Loading one model version with the runtime its config asks for (Runtime in
-// model_config.h). The file name says the format (source.h). An XGBoost file is
+// model_config.h), in the file's format (VersionFile::format). An XGBoost file is
 // first loaded by libxgboost, which reads all of XGBoost's formats; the native
 // engine is then built from libxgboost's JSON of it. With kAuto, a model the
 // native engine cannot evaluate exactly stays on libxgboost and `fallback` says

@@ -15,17 +15,14 @@
 
 #include "common/status.h"
 #include "model/model_config.h"
+#include "model/model_format.h"
 
 namespace inferd::model {
 
-// Model file names, which say their format.
-inline constexpr char kXgboostJsonFile[] = "model.json";  // XGBoost JSON
-inline constexpr char kXgboostUbjFile[] = "model.ubj";    // XGBoost UBJSON
-inline constexpr char kLightgbmFile[] = "model.txt";      // LightGBM text model
-
 struct VersionFile {
   int64_t version = 0;
-  std::string filename;  // kXgboostJsonFile, kXgboostUbjFile or kLightgbmFile
+  std::string filename;  // the file's own name (model.json, model.txt, xgboost.model, ...)
+  ModelFormat format = ModelFormat::kXgboostJson;
   std::string path;      // a file to load, or
   std::string bytes;     // the model itself, when `path` is empty
 };

@@ -43,7 +43,9 @@ StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Load(const std::string& pa
 
 StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::LoadBytes(std::string_view bytes,
                                                                 std::string_view filename) {
-  std::string_view suffix = filename.ends_with(".ubj") ? ".ubj" : ".json";
+  std::string_view suffix = filename.ends_with(".ubj")    ? ".ubj"
+                            : filename.ends_with(".json") ? ".json"
+                                                          : ".bin";
   const char* tmpdir = std::getenv("TMPDIR");
   std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/inferd-model-XXXXXX" +
                      std::string(suffix);

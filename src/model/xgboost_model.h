@@ -21,9 +21,9 @@ class XgboostModel final : public Model {
   // Loads `path`, whose extension (.json or .ubj) names the format.
   // Fails with InvalidArgument when the file is not a readable XGBoost model.
   static StatusOr<std::unique_ptr<XgboostModel>> Load(const std::string& path);
-  // Loads a model held in memory; `filename` (model.json or model.ubj) names
-  // the format. libxgboost reads files only, so this goes through a private
-  // temporary file in $TMPDIR (default /tmp), removed before returning.
+  // Loads a model held in memory; `filename` (model.json, model.ubj, or
+  // model.bin for the legacy binary format) names the format. libxgboost reads files only, so this
+  // goes through a private temporary file in $TMPDIR (default /tmp), removed before returning.
   static StatusOr<std::unique_ptr<XgboostModel>> LoadBytes(std::string_view bytes,
                                                            std::string_view filename);
 

@@ -676,29 +676,56 @@ Status Registry::DeleteVersionTag(const std::string& name, int64_t version,
 
 StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& version) {
   ASSIGN_OR_RETURN(std::string path, ArtifactPathOfUri(version.source));
-  auto filename_of = [](std::string_view p) -> std::string {
-    if (p.ends_with(".json")) return "model.json";
-    if (p.ends_with(".ubj")) return "model.ubj";
-    return "";
+  auto file_named = [](std::string_view name, std::string bytes) -> StatusOr<ModelFile> {
+    const std::string filename(name.substr(name.rfind('/') + 1));
+    auto format = model::FormatOfFile(filename, std::string_view(bytes).substr(0, 2));
+    if (!format) {
+      return InvalidArgument("artifact '" + std::string(name) +
+                             "' is not a model file (XGBoost .json, .ubj or .xgb; LightGBM "
+                             ".txt or .lgb)");
+    }
+    return ModelFile{filename, std::move(bytes), *format};
   };
   auto bytes = store_->GetBlob(ArtifactBlobId(path));
-  if (bytes.ok()) {
-    std::string filename = filename_of(path);
-    if (filename.empty()) {
-      return InvalidArgument("artifact '" + path + "' is not an XGBoost .json or .ubj file");
-    }
-    return ModelFile{filename, std::move(bytes).value()};
-  }
+  if (bytes.ok()) return file_named(path, std::move(bytes).value());
   if (bytes.status().code() != StatusCode::kNotFound) return bytes.status();
-  // A folder: take the first XGBoost model file in it.
-  ASSIGN_OR_RETURN(auto files, store_->ListBlobs(ArtifactBlobId(path) + "/"));
-  for (const std::string& file : files) {
-    std::string filename = filename_of(file);
-    if (filename.empty()) continue;
-    ASSIGN_OR_RETURN(std::string data, store_->GetBlob(file));
-    return ModelFile{filename, std::move(data)};
+  const std::string folder = ArtifactBlobId(path) + "/";
+  // An MLflow model folder: its MLmodel file names the data file and flavor.
+  auto mlmodel = store_->GetBlob(folder + "MLmodel");
+  if (mlmodel.ok()) {
+    auto flavor = model::ReadMlmodel(*mlmodel);
+    if (!flavor.ok()) {
+      return Status(flavor.status().code(),
+                    "MLflow model at '" + version.source + "': " + flavor.status().message());
+    }
+    auto data = store_->GetBlob(folder + flavor->data);
+    if (!data.ok()) {
+      return Status(data.status().code(), "MLflow model at '" + version.source +
+                                              "': its data file '" + flavor->data +
+                                              "': " + data.status().message());
+    }
+    ASSIGN_OR_RETURN(ModelFile file, file_named(flavor->data, std::move(data).value()));
+    if ((flavor->flavor == "lightgbm") != (file.format == model::ModelFormat::kLightgbm)) {
+      return InvalidArgument("MLflow model at '" + version.source + "': the " + flavor->flavor +
+                             " flavor's data file '" + flavor->data + "' is not a " +
+                             flavor->flavor + " model file");
+    }
+    return file;
   }
-  return NotFound("no artifact at '" + version.source + "' (a .json or .ubj XGBoost model)");
+  if (mlmodel.status().code() != StatusCode::kNotFound) return mlmodel.status();
+  // A folder: take the first model file in it.
+  ASSIGN_OR_RETURN(auto files, store_->ListBlobs(folder));
+  for (const std::string& file : files) {
+    const std::string name = file.substr(file.rfind('/') + 1);
+    // A text file is a LightGBM model only by its usual name (not requirements.txt).
+    if (!model::FormatOfFile(name, "{\"") || (name.ends_with(".txt") && name != "model.txt")) {
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string data, store_->GetBlob(file));
+    return file_named(name, std::move(data));
+  }
+  return NotFound("no artifact at '" + version.source +
+                  "' (an XGBoost or LightGBM model file, or an MLflow model folder)");
 }
 
 }  // namespace inferd::registry

@@ -36,6 +36,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "model/model_format.h"
 #include "store/store.h"
 
 namespace inferd::registry {
@@ -144,11 +145,15 @@ class Registry {
                        const std::string& value);
   Status DeleteVersionTag(const std::string& name, int64_t version, const std::string& key);
 
-  // The bytes of a version's model file and its name ("model.json" or
-  // "model.ubj"), resolved from its source in the store's artifacts.
+  // The bytes of a version's model file, its name and format, resolved from
+  // its source in the store's artifacts: a model file; an MLflow model folder
+  // (its MLmodel's xgboost or lightgbm flavor; other flavors are refused with
+  // InvalidArgument saying what to do, see model/model_format.h); or a folder
+  // holding a model file. NotFound when there is none.
   struct ModelFile {
     std::string filename;
     std::string bytes;
+    model::ModelFormat format = model::ModelFormat::kXgboostJson;
   };
   StatusOr<ModelFile> ReadModelFile(const ModelVersion& version);
 

@@ -59,7 +59,7 @@ StatusOr<model::ModelSpec> RegistrySource::ReadModel(const std::string& name) {
       }
       continue;
     }
-    spec.versions.push_back({v.version, file->filename, "", std::move(file->bytes)});
+    spec.versions.push_back({v.version, file->filename, file->format, "", std::move(file->bytes)});
   }
   return spec;
 }
