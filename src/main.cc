@@ -196,12 +196,28 @@ void AddModelsCommands(CLI::App* models, ModelsFlags* f) {
 }  // namespace
 
 void AddDatasetCommands(CLI::App* datasets, inferd::cli::DatasetAddOptions* add_options,
-                        std::string* show_ref) {
+                        inferd::cli::DatasetMergeOptions* merge_options, std::string* show_ref) {
   datasets->require_subcommand(1);
-  auto* add = datasets->add_subcommand("add", "Record a CSV file as a new dataset version");
-  add->add_option("file", add_options->file, "The CSV file (or give --dvc)");
+  auto* add = datasets->add_subcommand(
+      "add", "Record CSV data (a file, a folder, globs or files) as a new dataset version");
+  add->add_option("data", add_options->inputs,
+                  "CSV file, folder, glob patterns or files (or give --dvc)");
   add->add_option("--name", add_options->name, "Dataset name (default: the file name)");
   add->add_option("--dvc", add_options->dvc_file, "A .dvc pointer the data must match");
+  add->add_option("--shard", add_options->shard,
+                  "I/N: process shard I of N (the last shard to finish merges them)");
+  add->add_option("--run", add_options->run,
+                  "Ties the shards of one run together (default: from the file listing)")
+      ->envname("INFERD_DATASET_RUN");
+  add->add_option("--columnar-dir", add_options->columnar_dir,
+                  "Write columnar copies of the files here, for fast training")
+      ->envname("INFERD_COLUMNAR_DIR");
+  auto* merge = datasets->add_subcommand("merge", "Merge the recorded shards of a run");
+  merge->add_option("name", merge_options->name, "Dataset name")->required();
+  merge->add_option("--run", merge_options->run, "The shards' run")->required();
+  merge->add_option("--shards", merge_options->shards, "How many shards the run has")
+      ->required()->check(CLI::Range(1, 100000));
+  merge->add_option("--dvc", merge_options->dvc_file, "A .dvc pointer the data must match");
   auto* show = datasets->add_subcommand("show", "Show a dataset version and its profile");
   show->add_option("dataset", *show_ref, "NAME or NAME@VERSION")->required();
 }
@@ -225,6 +241,9 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
   train->add_option("--seed", o->train.seed)->capture_default_str();
   train->add_option("--threads", o->train.threads)->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  train->add_option("--columnar-dir", o->columnar_dir,
+                    "Where the dataset's columnar copies are (default: where it recorded them)")
+      ->envname("INFERD_COLUMNAR_DIR");
 }
 
 int RunWithStore(const std::string& store_uri,
@@ -258,9 +277,10 @@ int main(int argc, char** argv) {
   CLI::App* models = app.add_subcommand("models", "Manage the model registry");
   AddModelsCommands(models, &models_flags);
   inferd::cli::DatasetAddOptions dataset_add;
+  inferd::cli::DatasetMergeOptions dataset_merge;
   std::string dataset_ref;
   CLI::App* datasets = app.add_subcommand("datasets", "Record and inspect versioned datasets");
-  AddDatasetCommands(datasets, &dataset_add, &dataset_ref);
+  AddDatasetCommands(datasets, &dataset_add, &dataset_merge, &dataset_ref);
   inferd::cli::TrainCommandOptions train_options;
   CLI::App* train = app.add_subcommand("train", "Train an XGBoost model and register it");
   AddTrainFlags(train, &train_options);
@@ -288,6 +308,7 @@ int main(int argc, char** argv) {
   if (datasets->parsed()) {
     return RunWithStore(store_uri, [&](store::Store& store, auto&) {
       if (datasets->got_subcommand("add")) return inferd::cli::AddDataset(store, dataset_add);
+      if (datasets->got_subcommand("merge")) return inferd::cli::MergeDataset(store, dataset_merge);
       return inferd::cli::ShowDataset(store, dataset_ref);
     });
   }

@@ -14,23 +14,68 @@ std::string StemOf(const std::string& path) {
 }
 
 void PrintDataset(const train::DatasetVersion& d) {
-  std::printf("dataset %s@%lld md5 %s, %lld bytes, %lld rows, %zu columns\n", d.name.c_str(),
+  std::printf("dataset %s@%lld md5 %s, %lld bytes, %lld rows, %zu columns", d.name.c_str(),
               static_cast<long long>(d.version), d.md5.c_str(), static_cast<long long>(d.size),
               static_cast<long long>(d.rows), d.columns.size());
+  if (d.files.size() > 1) std::printf(", %zu files", d.files.size());
+  if (d.shards > 1) std::printf(", %lld shards", static_cast<long long>(d.shards));
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void PrintLine(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// "I/N" -> (I, N).
+StatusOr<std::pair<int, int>> ParseShard(const std::string& text) {
+  int index = -1, count = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%d/%d%c", &index, &count, &tail) != 2 || count < 1 || index < 0 ||
+      index >= count) {
+    return InvalidArgument("--shard " + text + ": expected I/N with 0 <= I < N, e.g. 2/8");
+  }
+  return std::pair{index, count};
 }
 
 }  // namespace
 
 Status AddDataset(store::Store& store, const DatasetAddOptions& options) {
   train::Datasets datasets(&store, SystemClock::Get());
-  const std::string name = options.name.empty() ? StemOf(options.file) : options.name;
-  std::string file = options.file;
-  if (!options.dvc_file.empty() && file.empty()) {
+  std::vector<std::string> inputs = options.inputs;
+  if (!options.dvc_file.empty() && inputs.empty()) {
     ASSIGN_OR_RETURN(auto pointer, train::ReadDvcFile(options.dvc_file));
-    file = pointer.path;
+    inputs.push_back(pointer.path);
   }
-  ASSIGN_OR_RETURN(auto d, datasets.Add(options.name.empty() ? StemOf(file) : name, file,
-                                        options.dvc_file));
+  if (inputs.empty()) return InvalidArgument("name the data: a CSV file, a folder or a glob");
+  std::string name = options.name;
+  if (name.empty()) {
+    if (inputs.size() > 1 || inputs[0].find_first_of("*?[") != std::string::npos) {
+      return InvalidArgument("give --name for a dataset of several files or a glob");
+    }
+    name = StemOf(std::filesystem::path(inputs[0]).lexically_normal().string());
+    if (name.empty()) name = std::filesystem::path(inputs[0]).parent_path().filename().string();
+  }
+  train::ShardSpec spec{.name = name,
+                        .inputs = inputs,
+                        .run = options.run,
+                        .columnar_dir = options.columnar_dir,
+                        .dvc_file = options.dvc_file};
+  if (!options.shard.empty()) {
+    ASSIGN_OR_RETURN(auto shard, ParseShard(options.shard));
+    spec.index = shard.first;
+    spec.count = shard.second;
+  }
+  ASSIGN_OR_RETURN(auto outcome, datasets.AddShard(spec, PrintLine));
+  if (outcome.merged) PrintDataset(*outcome.merged);
+  return Status::Ok();
+}
+
+Status MergeDataset(store::Store& store, const DatasetMergeOptions& options) {
+  train::Datasets datasets(&store, SystemClock::Get());
+  ASSIGN_OR_RETURN(
+      auto d, datasets.MergeShards(options.name, options.run, options.shards, options.dvc_file));
   PrintDataset(d);
   return Status::Ok();
 }
@@ -67,15 +112,9 @@ Status TrainAndRegister(store::Store& store, registry::Registry& registry,
   } else {
     ASSIGN_OR_RETURN(auto ref, train::ParseDatasetRef(options.dataset));
     ASSIGN_OR_RETURN(dataset, datasets.Get(ref.first, ref.second));
-    ASSIGN_OR_RETURN(auto hash, train::DvcHash(dataset.path));
-    if (hash.first != dataset.md5) {
-      return FailedPrecondition("dataset " + options.dataset + " was recorded from " +
-                                dataset.path + " with md5 " + dataset.md5 +
-                                ", but that file now has md5 " + hash.first);
-    }
   }
   PrintDataset(dataset);
-  ASSIGN_OR_RETURN(train::Table table, train::ReadCsvPath(dataset.path));
+  ASSIGN_OR_RETURN(train::Table table, train::ReadDataset(dataset, options.columnar_dir));
   ASSIGN_OR_RETURN(auto result,
                    train::Train(table, options.train, [](int round, int rounds, const std::string& e) {
                      std::printf("round %d/%d %s\n", round, rounds, e.c_str());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "registry/registry.h"
@@ -14,11 +15,22 @@
 namespace inferd::cli {
 
 struct DatasetAddOptions {
-  std::string file;
-  std::string name;      // default: the file name without extension
+  std::vector<std::string> inputs;  // a CSV file, a folder, glob patterns or files
+  std::string name;                 // default: the file or folder name without extension
   std::string dvc_file;  // optional .dvc pointer to check against
+  std::string shard;     // "I/N": process shard I of N ("" = the whole dataset)
+  std::string run;       // ties the shards of one run together ("" = from the listing)
+  std::string columnar_dir;  // write columnar copies here ("" = none)
 };
 Status AddDataset(store::Store& store, const DatasetAddOptions& options);
+
+struct DatasetMergeOptions {
+  std::string name;
+  std::string run;
+  int shards = 0;
+  std::string dvc_file;
+};
+Status MergeDataset(store::Store& store, const DatasetMergeOptions& options);
 Status ShowDataset(store::Store& store, const std::string& ref);
 
 struct TrainCommandOptions {
@@ -28,6 +40,7 @@ struct TrainCommandOptions {
   std::string register_name;
   std::string alias;
   train::TrainOptions train;
+  std::string columnar_dir;  // overrides the dataset's
 };
 Status TrainAndRegister(store::Store& store, registry::Registry& registry,
                         const TrainCommandOptions& options);

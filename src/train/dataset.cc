@@ -13,13 +13,13 @@
 #include "common/json_fields.h"
 #include "common/json_writer.h"
 #include "common/names.h"
+#include "train/column_summary.h"
+#include "train/dataset_internal.h"
 
 namespace inferd::train {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr int kHistogramBins = 10;
-constexpr size_t kMaxCategories = 100;
 constexpr size_t kReadChunk = 1 << 20;
 
 std::string Hex(const unsigned char* digest, unsigned length) {
@@ -63,67 +63,14 @@ StatusOr<std::pair<std::string, int64_t>> FileMd5(const fs::path& path) {
   return std::pair{md5.Hex(), size};
 }
 
-std::string VersionId(const std::string& name, int64_t version) {
-  char digits[32];
-  std::snprintf(digits, sizeof(digits), "%010lld", static_cast<long long>(version));
-  return name + "@" + digits;
-}
-
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  double rank = p * static_cast<double>(sorted.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(rank));
-  size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (rank - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
-
-ColumnProfile ProfileNumeric(const Column& column, int64_t rows) {
-  ColumnProfile p{.name = column.name, .type = "numeric"};
-  std::vector<double> values;
-  for (double v : column.values) {
-    if (!std::isnan(v)) values.push_back(v);
+ColumnProfile ProfileColumn(const Column& column) {
+  ColumnSummary summary(column.name, column.numeric);
+  if (column.numeric) {
+    summary.AddNumbers(column.values.data(), column.values.size());
+  } else {
+    summary.AddStrings(column.strings);
   }
-  std::sort(values.begin(), values.end());
-  p.count = static_cast<int64_t>(values.size());
-  p.missing_share = rows ? 1.0 - static_cast<double>(p.count) / static_cast<double>(rows) : 0;
-  if (values.empty()) return p;
-  p.min = values.front();
-  p.max = values.back();
-  double sum = 0, sq = 0;
-  for (double v : values) sum += v;
-  p.mean = sum / static_cast<double>(values.size());
-  for (double v : values) sq += (v - p.mean) * (v - p.mean);
-  p.std = std::sqrt(sq / static_cast<double>(values.size()));
-  for (int i = 0; i <= 100; ++i) p.percentiles.push_back(Percentile(values, i / 100.0));
-  for (int i = 1; i < kHistogramBins; ++i) {
-    double edge = Percentile(values, static_cast<double>(i) / kHistogramBins);
-    if (p.histogram_edges.empty() || edge > p.histogram_edges.back()) {
-      p.histogram_edges.push_back(edge);
-    }
-  }
-  // Bin i holds values in (edge[i-1], edge[i]]; the last bin everything above.
-  p.histogram_counts.assign(p.histogram_edges.size() + 1, 0);
-  for (double v : values) {
-    size_t bin = std::lower_bound(p.histogram_edges.begin(), p.histogram_edges.end(), v) -
-                 p.histogram_edges.begin();
-    ++p.histogram_counts[bin];
-  }
-  return p;
-}
-
-ColumnProfile ProfileCategorical(const Column& column, int64_t rows) {
-  ColumnProfile p{.name = column.name, .type = "categorical"};
-  std::map<std::string, int64_t> counts;
-  for (const auto& s : column.strings) {
-    if (!s.empty()) ++counts[s];
-  }
-  for (const auto& [value, n] : counts) p.count += n;
-  p.missing_share = rows ? 1.0 - static_cast<double>(p.count) / static_cast<double>(rows) : 0;
-  p.categories.assign(counts.begin(), counts.end());
-  std::stable_sort(p.categories.begin(), p.categories.end(),
-                   [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (p.categories.size() > kMaxCategories) p.categories.resize(kMaxCategories);
-  return p;
+  return summary.Profile();
 }
 
 ColumnProfile ReadColumnProfile(simdjson::dom::element c) {
@@ -149,6 +96,43 @@ ColumnProfile ReadColumnProfile(simdjson::dom::element c) {
 }
 
 }  // namespace
+
+namespace internal {
+
+std::string VersionId(const std::string& name, int64_t version) {
+  char digits[32];
+  std::snprintf(digits, sizeof(digits), "%010lld", static_cast<long long>(version));
+  return name + "@" + digits;
+}
+
+void WriteFiles(JsonWriter& json, const std::vector<DatasetFile>& files) {
+  json.BeginArray();
+  for (const auto& f : files) {
+    json.BeginObject().Key("relpath").String(f.relpath).Key("md5").String(f.md5);
+    json.Key("size").Int(f.size).Key("data").Bool(f.data).Key("rows").Int(f.rows).EndObject();
+  }
+  json.EndArray();
+}
+
+std::vector<DatasetFile> ReadFiles(simdjson::dom::element doc) {
+  std::vector<DatasetFile> files;
+  simdjson::dom::array array;
+  if (doc["files"].get(array) != simdjson::SUCCESS) return files;
+  for (auto f : array) {
+    DatasetFile file{.relpath = JsonString(f, "relpath"),
+                     .md5 = JsonString(f, "md5"),
+                     .size = JsonInt(f, "size"),
+                     .rows = JsonInt(f, "rows")};
+    bool data = false;
+    if (f["data"].get(data) == simdjson::SUCCESS) file.data = data;
+    files.push_back(std::move(file));
+  }
+  return files;
+}
+
+}  // namespace internal
+
+using internal::VersionId;
 
 std::string ColumnProfileToJson(const ColumnProfile& c) {
   std::string out;
@@ -187,13 +171,15 @@ StatusOr<ColumnProfile> ColumnProfileFromJson(std::string_view json) {
 }
 
 ColumnProfile ProfileValues(const std::string& name, const std::vector<double>& values) {
-  Column column{name, true, values, {}};
-  return ProfileNumeric(column, static_cast<int64_t>(values.size()));
+  ColumnSummary summary(name, true);
+  summary.AddNumbers(values.data(), values.size());
+  return summary.Profile();
 }
 
 ColumnProfile ProfileCategories(const std::string& name, const std::vector<std::string>& values) {
-  Column column{name, false, {}, values};
-  return ProfileCategorical(column, static_cast<int64_t>(values.size()));
+  ColumnSummary summary(name, false);
+  summary.AddStrings(values);
+  return summary.Profile();
 }
 
 StatusOr<std::pair<std::string, int64_t>> DvcHash(const std::string& path) {
@@ -269,7 +255,7 @@ StatusOr<DvcPointer> ReadDvcFile(const std::string& dvc_file) {
 std::vector<ColumnProfile> ProfileTable(const Table& table) {
   std::vector<ColumnProfile> out;
   for (const Column& c : table.columns) {
-    out.push_back(c.numeric ? ProfileNumeric(c, table.rows) : ProfileCategorical(c, table.rows));
+    out.push_back(ProfileColumn(c));
   }
   return out;
 }
@@ -283,7 +269,11 @@ std::string DatasetToJson(const DatasetVersion& d) {
   json.Key("created").Int(d.created);
   json.Key("columns").BeginArray();
   for (const auto& c : d.columns) json.Raw(ColumnProfileToJson(c));
-  json.EndArray().EndObject();
+  json.EndArray();
+  json.Key("files");
+  internal::WriteFiles(json, d.files);
+  json.Key("columnar_dir").String(d.columnar_dir).Key("shards").Int(d.shards);
+  json.EndObject();
   return out;
 }
 
@@ -308,6 +298,9 @@ StatusOr<DatasetVersion> DatasetFromJson(const std::string& text) {
       d.columns.push_back(std::move(p));
     }
   }
+  d.files = internal::ReadFiles(doc);
+  d.columnar_dir = JsonString(doc, "columnar_dir");
+  d.shards = JsonInt(doc, "shards");
   return d;
 }
 
@@ -326,33 +319,33 @@ StatusOr<std::pair<std::string, int64_t>> ParseDatasetRef(const std::string& ref
 
 StatusOr<DatasetVersion> Datasets::Add(const std::string& name, const std::string& path,
                                        const std::string& dvc_file) {
-  if (!IsValidName(name)) return InvalidArgument("invalid dataset name '" + name + "'");
-  ASSIGN_OR_RETURN(auto hash, DvcHash(path));
-  if (!dvc_file.empty()) {
-    ASSIGN_OR_RETURN(DvcPointer pointer, ReadDvcFile(dvc_file));
-    if (pointer.md5 != hash.first || (pointer.size >= 0 && pointer.size != hash.second)) {
-      return FailedPrecondition(path + " does not match " + dvc_file + ": md5 " + hash.first +
-                                " (" + std::to_string(hash.second) + " bytes), the pointer says " +
-                                pointer.md5 + " (" + std::to_string(pointer.size) + " bytes)");
-    }
-  }
-  auto latest = Get(name);
-  if (latest.ok() && latest->md5 == hash.first) return latest;
+  ASSIGN_OR_RETURN(ShardOutcome outcome,
+                   AddShard({.name = name, .inputs = {path}, .dvc_file = dvc_file}, nullptr));
+  return *std::move(outcome.merged);
+}
+
+StatusOr<DatasetVersion> Datasets::Record(DatasetVersion d) {
+  auto latest = Get(d.name);
   if (!latest.ok() && latest.status().code() != StatusCode::kNotFound) return latest.status();
-  ASSIGN_OR_RETURN(Table table, ReadCsvPath(path));
-  DatasetVersion d;
-  d.name = name;
-  d.md5 = hash.first;
-  d.size = hash.second;
-  d.rows = table.rows;
-  d.path = fs::absolute(path).lexically_normal().string();
   d.created = clock_->NowMillis();
-  d.columns = ProfileTable(table);
+  if (latest.ok() && latest->md5 == d.md5) {
+    if (d.columnar_dir.empty() || latest->columnar_dir == d.columnar_dir) return latest;
+    // The same data, now with columnar copies: the version records where.
+    d.version = latest->version;
+    d.created = latest->created;
+    RETURN_IF_ERROR(
+        store_->Put(store::kDatasets, {VersionId(d.name, d.version), DatasetToJson(d)}));
+    return d;
+  }
   d.version = latest.ok() ? latest->version + 1 : 1;
   for (;; ++d.version) {
-    Status st = store_->Insert(store::kDatasets, {VersionId(name, d.version), DatasetToJson(d)});
+    Status st = store_->Insert(store::kDatasets, {VersionId(d.name, d.version), DatasetToJson(d)});
     if (st.ok()) return d;
     if (st.code() != StatusCode::kAlreadyExists) return st;
+    // Another process recorded this version meanwhile (two shards merging at
+    // once): the same data is that version.
+    auto other = Get(d.name, d.version);
+    if (other.ok() && other->md5 == d.md5) return other;
   }
 }
 

@@ -66,6 +66,19 @@ const Column* Table::Find(const std::string& name) const {
   return nullptr;
 }
 
+StatusOr<std::vector<std::string>> ReadCsvHeader(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot open " + path);
+  std::string line;
+  if (!std::getline(in, line) || Trim(line).empty()) {
+    return InvalidArgument(path + " is empty: expected a header line naming the columns");
+  }
+  std::vector<std::string> fields;
+  if (!SplitLine(line, &fields)) return InvalidArgument(path + " line 1: unterminated quote");
+  for (auto& f : fields) f = Trim(f);
+  return fields;
+}
+
 StatusOr<Table> ReadCsv(const std::string& path) {
   std::ifstream in(path);
   if (!in) return NotFound("cannot open " + path);

@@ -35,6 +35,9 @@ struct Table {
 // the wrong number of fields, or duplicate column names (with line numbers).
 StatusOr<Table> ReadCsv(const std::string& path);
 
+// The column names on the first line of a CSV file. InvalidArgument as ReadCsv.
+StatusOr<std::vector<std::string>> ReadCsvHeader(const std::string& path);
+
 // ReadCsv for a file; for a folder (a DVC-tracked directory), every *.csv file
 // in it, recursively, in path order, as one table (all must share the header;
 // line numbers in messages then count from the first file's start).
