@@ -227,8 +227,9 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
   auto* dataset = train->add_option("--dataset", o->dataset, "Recorded dataset NAME[@VERSION]");
   data->excludes(dataset);
   train->add_option("--dataset-name", o->dataset_name, "Record --data under this dataset name");
-  train->add_option("--target", o->train.target, "Label column")->required();
-  train->add_option("--register", o->register_name, "Registered model name")->required();
+  train->add_option("--target", o->train.target, "Label column (required unless --tracker)");
+  train->add_option("--register", o->register_name,
+                    "Registered model name (required unless --tracker)");
   train->add_option("--alias", o->alias, "Point this alias at the new version");
   train->add_option("--objective", o->train.objective,
                     "XGBoost objective (default: from the target)");
@@ -241,6 +242,28 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
   train->add_option("--seed", o->train.seed)->capture_default_str();
   train->add_option("--threads", o->train.threads)->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  train->add_option("--tree-method", o->train.tree_method,
+                    "XGBoost tree method (default: libxgboost's; hist with --workers)");
+  train->add_option("--device", o->train.device, "cpu, or cuda (a CUDA build of libxgboost)")
+      ->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+  // Distributed training (docs/training.md).
+  train->add_option("--workers", o->workers,
+                    "Train as one of N workers through XGBoost's collective (needs --dataset)")
+      ->check(CLI::Range(1, 4096));
+  train->add_option("--worker-index", o->worker_index, "This worker's index, 0..N-1")
+      ->capture_default_str()->check(CLI::Range(0, 4095));
+  train->add_option("--tracker-address", o->tracker_address,
+                    "HOST:PORT of the job's tracker (worker 0 hosts it on PORT; 0 = any)")
+      ->capture_default_str();
+  train->add_flag("--tracker", o->tracker_only, "Run only the tracker of a job of --workers N");
+  train->add_flag("--external-tracker", o->external_tracker,
+                  "Worker 0 does not host the tracker (one runs with --tracker)");
+  train->add_option("--rendezvous-timeout", o->rendezvous_timeout_s,
+                    "Seconds for every worker to connect to the tracker")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
+  train->add_option("--heartbeat-timeout", o->heartbeat_timeout_s,
+                    "Seconds of silence after which a worker (or the tracker) counts as lost")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
   train->add_option("--columnar-dir", o->columnar_dir,
                     "Where the dataset's columnar copies are (default: where it recorded them)")
       ->envname("INFERD_COLUMNAR_DIR");
@@ -311,6 +334,10 @@ int main(int argc, char** argv) {
       if (datasets->got_subcommand("merge")) return inferd::cli::MergeDataset(store, dataset_merge);
       return inferd::cli::ShowDataset(store, dataset_ref);
     });
+  }
+  if (train->parsed() && train_options.tracker_only) {
+    inferd::Status st = inferd::cli::RunTracker(train_options);
+    return st.ok() ? 0 : Fail(st);
   }
   if (train->parsed()) {
     return RunWithStore(store_uri, [&](store::Store& store, auto& registry) {

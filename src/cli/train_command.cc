@@ -1,10 +1,14 @@
 #include "cli/train_command.h"
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "cli/models_command.h"
 #include "common/clock.h"
+#include "train/distributed.h"
+#include "train/tracker.h"
 
 namespace inferd::cli {
 namespace {
@@ -98,8 +102,207 @@ Status ShowDataset(store::Store& store, const std::string& ref) {
   return Status::Ok();
 }
 
+namespace {
+
+StatusOr<std::pair<std::string, int>> ParseAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  char* end = nullptr;
+  const long port =
+      colon == std::string::npos ? -1 : std::strtol(address.c_str() + colon + 1, &end, 10);
+  if (colon == std::string::npos || colon == 0 || *end != '\0' || port < 0 || port > 65535) {
+    return InvalidArgument("--tracker-address " + address + ": expected HOST:PORT");
+  }
+  return std::pair{address.substr(0, colon), static_cast<int>(port)};
+}
+
+// The first 48 bits of an md5, exactly representable in a double.
+double Md5Prefix(const std::string& md5) {
+  return static_cast<double>(std::strtoull(md5.substr(0, 12).c_str(), nullptr, 16));
+}
+
+// What a worker reads, decided from the dataset's record alone.
+struct WorkerPlan {
+  train::DatasetVersion dataset;
+  std::vector<train::WorkerFile> files;
+};
+
+StatusOr<WorkerPlan> PlanWorker(store::Store& store, const TrainCommandOptions& options) {
+  train::Datasets datasets(&store, SystemClock::Get());
+  ASSIGN_OR_RETURN(auto ref, train::ParseDatasetRef(options.dataset));
+  WorkerPlan plan;
+  ASSIGN_OR_RETURN(plan.dataset, datasets.Get(ref.first, ref.second));
+  ASSIGN_OR_RETURN(plan.files,
+                   train::WorkerFiles(plan.dataset, options.worker_index, options.workers));
+  return plan;
+}
+
+// One worker's part of a job: read its files, train with the others, and on
+// worker 0 register the model (after the tracker, if hosted here, saw every
+// worker finish).
+Status RunWorker(store::Store& store, registry::Registry& registry,
+                 const TrainCommandOptions& options, const WorkerPlan& plan,
+                 const std::string& host, int port, train::TrackerLink* link,
+                 train::Tracker* tracker) {
+  const int index = options.worker_index, workers = options.workers;
+  const std::string who =
+      workers > 1 ? "worker " + std::to_string(index) + "/" + std::to_string(workers) + ": " : "";
+  const train::DatasetVersion& dataset = plan.dataset;
+  const auto& files = plan.files;
+  if (index == 0) PrintDataset(dataset);
+  train::TrainOptions train = options.train;
+  if (train.tree_method.empty()) train.tree_method = "hist";
+  const auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(train::TrainingRows rows,
+                   train::ReadWorkerRows(dataset, files, train, options.columnar_dir));
+  std::printf("%sread %zu file(s), %zu training rows, %zu holdout rows in %.1f s\n", who.c_str(),
+              files.size(), rows.train_y.size(), rows.valid_y.size(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::fflush(stdout);
+  std::unique_ptr<train::XgbCommunicator> communicator;
+  if (workers > 1) {
+    ASSIGN_OR_RETURN(communicator, train::XgbCommunicator::Init(host, port, index, workers));
+    // Every worker must train on the same version (a newer one may have been recorded since
+    // the first worker looked).
+    std::vector<double> same = {static_cast<double>(dataset.version), Md5Prefix(dataset.md5),
+                                -static_cast<double>(dataset.version), -Md5Prefix(dataset.md5)};
+    RETURN_IF_ERROR(communicator->Max(&same));
+    if (same[0] != -same[2] || same[1] != -same[3]) {
+      return FailedPrecondition("the workers found different versions of dataset " + dataset.name +
+                                ": give --dataset NAME@VERSION");
+    }
+  }
+  ASSIGN_OR_RETURN(
+      auto result,
+      train::Fit(rows, train, communicator.get(), [&](int round, int rounds, const std::string& e) {
+        std::printf("%sround %d/%d %s\n", who.c_str(), round, rounds, e.c_str());
+        std::fflush(stdout);
+        if (link) link->Round(round);
+      }));
+  if (communicator) RETURN_IF_ERROR(communicator->Finalize());
+  if (index != 0) {
+    link->Done();
+    std::printf("%sdone\n", who.c_str());
+    return Status::Ok();
+  }
+  if (link) link->Done();
+  if (tracker) RETURN_IF_ERROR(tracker->Wait());
+  std::printf("objective %s, %lld training rows, %lld holdout rows, %d worker(s)\n",
+              result.objective.c_str(), static_cast<long long>(result.train_rows),
+              static_cast<long long>(result.valid_rows), workers);
+  for (const auto& [k, v] : result.metrics) std::printf("holdout %s %.6f\n", k.c_str(), v);
+  registry::NewVersion details{
+      .name = options.register_name,
+      .params = result.params,
+      .metrics = result.metrics,
+      .dataset = registry::DatasetRef{dataset.name, dataset.version, dataset.md5}};
+  details.params["target"] = options.train.target;
+  details.params["workers"] = std::to_string(workers);
+  details.params["dataset_files"] = std::to_string(dataset.DataFiles().size());
+  details.params["dataset_shards"] = std::to_string(dataset.shards);
+  if (result.prediction_profile) {
+    details.prediction_profile = train::ColumnProfileToJson(*result.prediction_profile);
+  }
+  ASSIGN_OR_RETURN(auto version, RegisterModelBytes(registry, store, "model.json",
+                                                    result.model_json, details, options.alias));
+  std::printf("registered %s version %lld%s\n", options.register_name.c_str(),
+              static_cast<long long>(version.version),
+              options.alias.empty() ? "" : (" as @" + options.alias).c_str());
+  return Status::Ok();
+}
+
+void PrintTrackerLine(const std::string& line) {
+  std::printf("tracker: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+Status TrainDistributed(store::Store& store, registry::Registry& registry,
+                        const TrainCommandOptions& options) {
+  if (options.dataset.empty() || !options.data.empty()) {
+    return InvalidArgument("--workers trains on a recorded dataset: give --dataset NAME[@VERSION]");
+  }
+  if (options.worker_index < 0 || options.worker_index >= options.workers) {
+    return InvalidArgument("--worker-index must be in [0, --workers)");
+  }
+  if (options.workers == 1) {
+    ASSIGN_OR_RETURN(WorkerPlan plan, PlanWorker(store, options));
+    return RunWorker(store, registry, options, plan, "", 0, nullptr, nullptr);
+  }
+  ASSIGN_OR_RETURN(auto address, ParseAddress(options.tracker_address));
+  auto [host, port] = address;
+  std::unique_ptr<train::Tracker> tracker;
+  if (options.worker_index == 0 && !options.external_tracker) {
+    ASSIGN_OR_RETURN(tracker,
+                     train::Tracker::Start(
+                         {.host = "0.0.0.0",
+                          .port = port,
+                          .workers = options.workers,
+                          .rendezvous_timeout = std::chrono::seconds(options.rendezvous_timeout_s),
+                          .heartbeat_timeout = std::chrono::seconds(options.heartbeat_timeout_s),
+                          .log = PrintTrackerLine}));
+    port = tracker->port();
+    std::printf("tracker listening on %s:%d for %d workers\n", host.c_str(), port, options.workers);
+    std::fflush(stdout);
+  }
+  train::Tracker* hosted = tracker.get();
+  const auto now = std::chrono::steady_clock::now();
+  auto plan = PlanWorker(store, options);
+  // A worker that cannot start still tells the tracker, so the others stop at once (if the
+  // tracker answers soon).
+  const auto deadline =
+      now + (plan.ok() ? std::chrono::seconds(options.rendezvous_timeout_s)
+                       : std::chrono::seconds(std::min(5, options.rendezvous_timeout_s)));
+  auto link = train::TrackerLink::Connect(
+      host, port, options.worker_index, options.workers, deadline,
+      std::chrono::seconds(options.heartbeat_timeout_s),
+      options.external_tracker ? std::string("the tracker") : "worker 0's tracker",
+      [hosted](const std::string& message) {
+        // The main thread may be blocked in a collective call that cannot be interrupted.
+        if (hosted != nullptr) (void)hosted->Wait();  // the other workers are told first
+        std::fflush(stdout);
+        std::fprintf(stderr, "training stopped: %s\n", message.c_str());
+        std::fflush(stderr);
+        std::_Exit(2);
+      });
+  if (!link.ok()) return plan.ok() ? link.status() : plan.status();
+  Status st = plan.ok()
+                  ? RunWorker(store, registry, options, *plan, host, port, link->get(), hosted)
+                  : plan.status();
+  if (!st.ok()) {
+    (*link)->Failed(st.message());
+    if (hosted != nullptr) {  // the tracker stops the others first
+      Status job = hosted->Wait();
+      if (!job.ok() && job.message().find(st.message()) == std::string::npos) {
+        return Status(st.code(), st.message() + " (" + job.message() + ")");
+      }
+    }
+  }
+  return st;
+}
+
+}  // namespace
+
+Status RunTracker(const TrainCommandOptions& options) {
+  if (options.workers < 1) return InvalidArgument("--tracker needs --workers N");
+  ASSIGN_OR_RETURN(auto address, ParseAddress(options.tracker_address));
+  ASSIGN_OR_RETURN(auto tracker,
+                   train::Tracker::Start(
+                       {.host = "0.0.0.0",
+                        .port = address.second,
+                        .workers = options.workers,
+                        .rendezvous_timeout = std::chrono::seconds(options.rendezvous_timeout_s),
+                        .heartbeat_timeout = std::chrono::seconds(options.heartbeat_timeout_s),
+                        .log = PrintTrackerLine}));
+  std::printf("tracker listening on %s:%d for %d workers\n", address.first.c_str(), tracker->port(),
+              options.workers);
+  std::fflush(stdout);
+  return tracker->Wait();
+}
+
 Status TrainAndRegister(store::Store& store, registry::Registry& registry,
                         const TrainCommandOptions& options) {
+  if (options.train.target.empty()) return InvalidArgument("--target is required");
+  if (options.register_name.empty()) return InvalidArgument("--register is required");
+  if (options.workers > 0) return TrainDistributed(store, registry, options);
   if (options.data.empty() == options.dataset.empty()) {
     return InvalidArgument("give exactly one of --data FILE.csv or --dataset NAME[@VERSION]");
   }

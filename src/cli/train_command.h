@@ -40,9 +40,25 @@ struct TrainCommandOptions {
   std::string register_name;
   std::string alias;
   train::TrainOptions train;
+
+  // Distributed training (docs/training.md): worker `worker_index` of
+  // `workers` (0: train in this process on the whole table, as always).
+  int workers = 0;
+  int worker_index = 0;
+  std::string tracker_address = "127.0.0.1:9091";  // HOST:PORT of the job's tracker
+  bool tracker_only = false;                       // run the tracker alone, for `workers` workers
+  bool external_tracker = false;                   // worker 0 does not host the tracker
+  int rendezvous_timeout_s = 300;
+  int heartbeat_timeout_s = 30;
   std::string columnar_dir;  // overrides the dataset's
 };
+// Trains and registers; with `workers`, as one worker of a distributed job
+// (worker 0 registers the model). A worker the tracker stops prints the
+// tracker's message on stderr and exits with status 2.
 Status TrainAndRegister(store::Store& store, registry::Registry& registry,
                         const TrainCommandOptions& options);
+// `inferd train --tracker`: the tracker of a job of `options.workers`
+// workers; OK when every worker finished.
+Status RunTracker(const TrainCommandOptions& options);
 
 }  // namespace inferd::cli

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <set>
@@ -42,10 +43,12 @@ struct BoosterFree {
 using DMatrix = std::unique_ptr<void, DMatrixFree>;
 using Booster = std::unique_ptr<void, BoosterFree>;
 
+const float* DataOrDummy(const std::vector<float>& v);
+
 StatusOr<DMatrix> MakeMatrix(const std::vector<float>& rows, const std::vector<float>& labels,
                              const std::vector<std::string>& names) {
   DMatrixHandle handle = nullptr;
-  if (XGDMatrixCreateFromMat(rows.data(), labels.size(), names.size(), NAN, &handle) != 0) {
+  if (XGDMatrixCreateFromMat(DataOrDummy(rows), labels.size(), names.size(), NAN, &handle) != 0) {
     return XgbError("DMatrix");
   }
   DMatrix matrix(handle);
@@ -75,17 +78,10 @@ Status NotNumeric(const Table& table, const Column& column, const std::string& r
   return InvalidArgument("column '" + column.name + "' is not numeric");
 }
 
-StatusOr<std::string> ChooseObjective(const std::vector<float>& labels, int* classes) {
-  std::set<float> distinct(labels.begin(), labels.end());
-  bool integers = std::all_of(distinct.begin(), distinct.end(),
-                              [](float v) { return v >= 0 && std::floor(v) == v; });
-  *classes = integers ? static_cast<int>(*distinct.rbegin()) + 1 : 0;
-  if (integers && *classes == 2) return std::string("binary:logistic");
-  if (integers && *classes > 2 && *classes <= kMaxAutoClasses) {
-    return std::string("multi:softprob");
-  }
-  *classes = 0;
-  return std::string("reg:squarederror");
+// A zero-row matrix still needs a data pointer.
+const float* DataOrDummy(const std::vector<float>& v) {
+  static const float kDummy = 0;
+  return v.empty() ? &kDummy : v.data();
 }
 
 }  // namespace
@@ -100,34 +96,24 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
                            names + ")");
   }
   if (!target->numeric) return NotNumeric(table, *target, "the target");
-  if (options.num_rounds < 1) return InvalidArgument("--num-rounds must be at least 1");
   if (options.valid_fraction < 0 || options.valid_fraction >= 1) {
     return InvalidArgument("--valid-fraction must be in [0, 1)");
   }
-  TrainResult result;
+  TrainingRows rows;
   std::vector<const Column*> features;
   for (const auto& c : table.columns) {
     if (&c == target) continue;
     if (!c.numeric) return NotNumeric(table, c, "feature");
     features.push_back(&c);
-    result.feature_names.push_back(c.name);
+    rows.feature_names.push_back(c.name);
   }
-  if (features.empty()) return InvalidArgument("the data has no feature columns besides the target");
-  std::vector<float> labels(table.rows);
+  if (features.empty())
+    return InvalidArgument("the data has no feature columns besides the target");
   for (int64_t r = 0; r < table.rows; ++r) {
     if (std::isnan(target->values[r])) {
       return InvalidArgument("line " + std::to_string(table.lines[r]) + ": target '" +
                              options.target + "' is missing");
     }
-    labels[r] = static_cast<float>(target->values[r]);
-  }
-
-  int classes = 0;
-  result.objective = options.objective;
-  if (result.objective.empty()) {
-    ASSIGN_OR_RETURN(result.objective, ChooseObjective(labels, &classes));
-  } else if (result.objective.starts_with("multi:")) {
-    classes = static_cast<int>(*std::max_element(labels.begin(), labels.end())) + 1;
   }
 
   // Seeded split: shuffle row indices, the first valid_fraction go to validation.
@@ -139,20 +125,64 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
   }
   int64_t valid_rows = static_cast<int64_t>(std::floor(options.valid_fraction * table.rows));
   if (options.valid_fraction > 0 && valid_rows == 0 && table.rows > 1) valid_rows = 1;
-  std::vector<float> train_x, valid_x, train_y, valid_y;
   for (int64_t i = 0; i < table.rows; ++i) {
     const int64_t r = order[i];
-    auto& x = i < valid_rows ? valid_x : train_x;
+    auto& x = i < valid_rows ? rows.valid_x : rows.train_x;
     for (const Column* c : features) x.push_back(static_cast<float>(c->values[r]));
-    (i < valid_rows ? valid_y : train_y).push_back(labels[r]);
+    (i < valid_rows ? rows.valid_y : rows.train_y).push_back(static_cast<float>(target->values[r]));
   }
-  result.train_rows = static_cast<int64_t>(train_y.size());
-  result.valid_rows = valid_rows;
+  return Fit(rows, options, nullptr, progress);
+}
 
-  ASSIGN_OR_RETURN(DMatrix train, MakeMatrix(train_x, train_y, result.feature_names));
+StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
+                          Collective* collective, const ProgressFn& progress) {
+  if (options.num_rounds < 1) return InvalidArgument("--num-rounds must be at least 1");
+  if (options.valid_fraction < 0 || options.valid_fraction >= 1) {
+    return InvalidArgument("--valid-fraction must be in [0, 1)");
+  }
+  TrainResult result;
+  result.feature_names = rows.feature_names;
+
+  // Label statistics and row counts over every worker.
+  std::vector<double> labels = {-std::numeric_limits<double>::infinity(), 0};  // max, non-integer
+  for (const auto* ys : {&rows.train_y, &rows.valid_y}) {
+    for (float v : *ys) {
+      labels[0] = std::max(labels[0], static_cast<double>(v));
+      if (v < 0 || std::floor(v) != v) labels[1] = 1;
+    }
+  }
+  std::vector<double> counts = {static_cast<double>(rows.train_y.size()),
+                                static_cast<double>(rows.valid_y.size())};
+  if (collective != nullptr) {
+    RETURN_IF_ERROR(collective->Max(&labels));
+    RETURN_IF_ERROR(collective->Sum(&counts));
+  }
+  if (counts[0] == 0) return InvalidArgument("no rows to train on (all went to the holdout)");
+  int classes = 0;
+  result.objective = options.objective;
+  if (result.objective.empty()) {
+    classes = labels[1] == 0 ? static_cast<int>(labels[0]) + 1 : 0;
+    if (classes == 2) {
+      result.objective = "binary:logistic";
+    } else if (classes > 2 && classes <= kMaxAutoClasses) {
+      result.objective = "multi:softprob";
+    } else {
+      classes = 0;
+      result.objective = "reg:squarederror";
+    }
+  } else if (result.objective.starts_with("multi:")) {
+    classes = static_cast<int>(labels[0]) + 1;
+  }
+  result.train_rows = static_cast<int64_t>(counts[0]);
+  result.valid_rows = static_cast<int64_t>(counts[1]);
+  const bool has_valid = result.valid_rows > 0;
+
+  // Every worker creates the same matrices in the same order (libxgboost
+  // synchronises their shapes), even one with no holdout rows of its own.
+  ASSIGN_OR_RETURN(DMatrix train, MakeMatrix(rows.train_x, rows.train_y, result.feature_names));
   DMatrix valid;
-  if (valid_rows > 0) {
-    ASSIGN_OR_RETURN(valid, MakeMatrix(valid_x, valid_y, result.feature_names));
+  if (has_valid) {
+    ASSIGN_OR_RETURN(valid, MakeMatrix(rows.valid_x, rows.valid_y, result.feature_names));
   }
   std::vector<DMatrixHandle> matrices = {train.get()};
   std::vector<const char*> names = {"train"};
@@ -173,6 +203,22 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
       {"objective", result.objective}, {"max_depth", std::to_string(options.max_depth)},
       {"eta", std::to_string(options.eta)}, {"seed", std::to_string(options.seed)},
       {"nthread", std::to_string(options.threads)}};
+  if (!options.tree_method.empty()) {
+    xgb_params["tree_method"] = options.tree_method;
+    result.params["tree_method"] = options.tree_method;
+  }
+  if (options.device == "cuda") {
+    int major = 0, minor = 0, patch = 0;
+    XGBoostVersion(&major, &minor, &patch);
+    if (major >= 2) {
+      xgb_params["device"] = "cuda";
+    } else {  // 1.x names the GPU by its tree method
+      xgb_params["tree_method"] = "gpu_hist";
+    }
+    result.params["device"] = "cuda";
+  } else if (options.device != "cpu" && !options.device.empty()) {
+    return InvalidArgument("--device must be cpu or cuda, not '" + options.device + "'");
+  }
   if (classes > 2 || result.objective.starts_with("multi:")) {
     xgb_params["num_class"] = std::to_string(classes);
     result.params["num_class"] = std::to_string(classes);
@@ -196,18 +242,54 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
   }
 
   if (valid) {
-    const bst_ulong* shape = nullptr;
-    bst_ulong dim = 0;
-    const float* out = nullptr;
-    constexpr char kConfig[] =
-        R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
-        R"( "strict_shape": false})";
-    if (XGBoosterPredictFromDMatrix(handle, valid.get(), kConfig, &shape, &dim, &out) != 0) {
-      return XgbError("holdout prediction");
+    std::vector<float> predictions;
+    double per_row = 0;
+    if (!rows.valid_y.empty()) {
+      const bst_ulong* shape = nullptr;
+      bst_ulong dim = 0;
+      const float* out = nullptr;
+      constexpr char kConfig[] =
+          R"({"type": 0, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+          R"( "strict_shape": false})";
+      if (XGBoosterPredictFromDMatrix(handle, valid.get(), kConfig, &shape, &dim, &out) != 0) {
+        return XgbError("holdout prediction");
+      }
+      size_t total = 1;
+      for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+      predictions.assign(out, out + total);
+      per_row = static_cast<double>(total / rows.valid_y.size());
     }
-    size_t total = 1;
-    for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
-    std::vector<float> predictions(out, out + total);
+    std::vector<float> valid_y = rows.valid_y;
+    if (collective != nullptr) {  // every worker's holdout, in rank order
+      std::vector<double> shape = {per_row};
+      RETURN_IF_ERROR(collective->Max(&shape));
+      per_row = shape[0];
+      const size_t width = static_cast<size_t>(per_row) + 1;
+      std::vector<double> sizes(collective->world_size(), 0);
+      sizes[collective->rank()] = static_cast<double>(rows.valid_y.size());
+      RETURN_IF_ERROR(collective->Sum(&sizes));
+      size_t offset = 0, total = 0;
+      for (int w = 0; w < collective->world_size(); ++w) {
+        if (w < collective->rank()) offset += static_cast<size_t>(sizes[w]);
+        total += static_cast<size_t>(sizes[w]);
+      }
+      std::vector<double> gathered(total * width, 0);
+      for (size_t r = 0; r < rows.valid_y.size(); ++r) {
+        double* row = &gathered[(offset + r) * width];
+        row[0] = rows.valid_y[r];
+        for (size_t k = 1; k < width; ++k) row[k] = predictions[r * (width - 1) + (k - 1)];
+      }
+      RETURN_IF_ERROR(collective->Sum(&gathered));
+      valid_y.assign(total, 0);
+      predictions.assign(total * (width - 1), 0);
+      for (size_t r = 0; r < total; ++r) {
+        valid_y[r] = static_cast<float>(gathered[r * width]);
+        for (size_t k = 1; k < width; ++k) {
+          predictions[r * (width - 1) + (k - 1)] = static_cast<float>(gathered[r * width + k]);
+        }
+      }
+    }
+    const size_t total = predictions.size();
     if (total == valid_y.size()) {
       result.prediction_profile =
           ProfileValues("prediction", std::vector<double>(predictions.begin(), predictions.end()));
@@ -220,8 +302,8 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
       result.prediction_profile = ProfileCategories("prediction", predicted);
     }
     // Scored as the server scores live ground truth: by the model's task.
-    const int64_t per_row = static_cast<int64_t>(total / std::max<size_t>(1, valid_y.size()));
-    const model::Task task = model::TaskOf(result.objective, per_row);
+    const int64_t outputs = static_cast<int64_t>(total / std::max<size_t>(1, valid_y.size()));
+    const model::Task task = model::TaskOf(result.objective, outputs);
     if (task == model::Task::kBinary) {
       std::vector<float> probabilities = predictions;
       if (result.objective == "binary:logitraw") {  // margins
@@ -230,7 +312,7 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
       result.metrics = {{"auc", Auc(valid_y, probabilities)},
                         {"logloss", LogLoss(valid_y, probabilities)},
                         {"accuracy", BinaryAccuracy(valid_y, probabilities)}};
-    } else if (task == model::Task::kMulticlass && per_row == classes) {
+    } else if (task == model::Task::kMulticlass && outputs == classes) {
       result.metrics = {{"logloss", MultiLogLoss(valid_y, predictions, classes)},
                         {"accuracy", MultiAccuracy(valid_y, predictions, classes)}};
     } else if (task == model::Task::kMulticlass) {  // multi:softmax: the class itself

@@ -1,5 +1,5 @@
-// Trainer: fits an XGBoost model on a Table with libxgboost and scores it on a
-// holdout split.
+// Trainer: fits an XGBoost model with libxgboost and scores it on a holdout,
+// alone or as one worker of a distributed job.
 //
 // Every column but the target is a feature and must be numeric (missing cells
 // are allowed; XGBoost learns default directions). The split and the boosting
@@ -7,6 +7,12 @@
 // The objective, when not given, follows the target: {0,1} -> binary:logistic,
 // integers 0..k-1 with k <= kMaxAutoClasses -> multi:softprob, else
 // reg:squarederror.
+//
+// Distributed, each worker calls Fit with its own rows and the same options,
+// through libxgboost's collective (train/distributed.h): every worker ends
+// with the same model, and the objective and holdout metrics are decided over
+// all workers' rows. libxgboost and Fit are not thread-safe in that mode: one
+// training job per process.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +39,8 @@ struct TrainOptions {
   double valid_fraction = 0.2;
   uint64_t seed = 0;
   int threads = 1;
+  std::string tree_method;     // "": libxgboost's default ("hist" for distributed jobs)
+  std::string device = "cpu";  // "cuda": train on the GPU (needs a CUDA build of libxgboost)
 };
 
 struct TrainResult {
@@ -55,5 +63,30 @@ using ProgressFn = std::function<void(int round, int rounds, const std::string& 
 // InvalidArgument, naming line and column, for data that cannot be trained on.
 StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
                             const ProgressFn& progress);
+
+// The other workers of a distributed job, for the reductions training needs
+// besides libxgboost's own (label statistics, the holdout). Every worker makes
+// the same calls in the same order.
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // In place, over every worker's `values` (the same length on each).
+  virtual Status Sum(std::vector<double>* values) = 0;
+  virtual Status Max(std::vector<double>* values) = 0;
+};
+
+// One worker's rows (row-major features), split into training and holdout.
+struct TrainingRows {
+  std::vector<std::string> feature_names;
+  std::vector<float> train_x, train_y, valid_x, valid_y;
+};
+
+// Trains on `rows`; with a `collective`, as one worker of a distributed job
+// (every worker gets the same result, its metrics over every worker's holdout
+// rows). InvalidArgument for options or labels that cannot be trained on.
+StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
+                          Collective* collective, const ProgressFn& progress);
 
 }  // namespace inferd::train
