@@ -264,6 +264,9 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
   train->add_option("--heartbeat-timeout", o->heartbeat_timeout_s,
                     "Seconds of silence after which a worker (or the tracker) counts as lost")
       ->capture_default_str()->check(CLI::Range(1, 86400));
+  train->add_option("--wait-for-dataset", o->wait_for_dataset_s,
+                    "Seconds to wait for --dataset to be recorded (by a job started alongside)")
+      ->capture_default_str()->check(CLI::Range(0, 86400));
   train->add_option("--columnar-dir", o->columnar_dir,
                     "Where the dataset's columnar copies are (default: where it recorded them)")
       ->envname("INFERD_COLUMNAR_DIR");

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "cli/models_command.h"
 #include "common/clock.h"
@@ -104,6 +105,8 @@ Status ShowDataset(store::Store& store, const std::string& ref) {
 
 namespace {
 
+constexpr auto kDatasetPoll = std::chrono::seconds(2);
+
 StatusOr<std::pair<std::string, int>> ParseAddress(const std::string& address) {
   const size_t colon = address.rfind(':');
   char* end = nullptr;
@@ -125,6 +128,30 @@ struct WorkerPlan {
   train::DatasetVersion dataset;
   std::vector<train::WorkerFile> files;
 };
+
+// Waits, up to --wait-for-dataset, for --dataset to be recorded (by the shards
+// of a job that started with this one).
+Status WaitForDataset(store::Store& store, const TrainCommandOptions& options) {
+  if (options.dataset.empty() || options.wait_for_dataset_s <= 0) return Status::Ok();
+  ASSIGN_OR_RETURN(auto ref, train::ParseDatasetRef(options.dataset));
+  train::Datasets datasets(&store, SystemClock::Get());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options.wait_for_dataset_s);
+  for (bool said = false;; said = true) {
+    auto found = datasets.Get(ref.first, ref.second);
+    if (found.ok()) return Status::Ok();
+    if (found.status().code() != StatusCode::kNotFound) return found.status();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return NotFound(found.status().message() + " (waited " +
+                      std::to_string(options.wait_for_dataset_s) + " s)");
+    }
+    if (!said) {
+      std::printf("waiting for dataset %s to be recorded\n", options.dataset.c_str());
+      std::fflush(stdout);
+    }
+    std::this_thread::sleep_for(kDatasetPoll);
+  }
+}
 
 StatusOr<WorkerPlan> PlanWorker(store::Store& store, const TrainCommandOptions& options) {
   train::Datasets datasets(&store, SystemClock::Get());
@@ -151,6 +178,7 @@ Status RunWorker(store::Store& store, registry::Registry& registry,
   if (index == 0) PrintDataset(dataset);
   train::TrainOptions train = options.train;
   if (train.tree_method.empty()) train.tree_method = "hist";
+  RETURN_IF_ERROR(train::CheckDevice(train.device));
   const auto started = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(train::TrainingRows rows,
                    train::ReadWorkerRows(dataset, files, train, options.columnar_dir));
@@ -223,6 +251,7 @@ Status TrainDistributed(store::Store& store, registry::Registry& registry,
   if (options.worker_index < 0 || options.worker_index >= options.workers) {
     return InvalidArgument("--worker-index must be in [0, --workers)");
   }
+  RETURN_IF_ERROR(WaitForDataset(store, options));
   if (options.workers == 1) {
     ASSIGN_OR_RETURN(WorkerPlan plan, PlanWorker(store, options));
     return RunWorker(store, registry, options, plan, "", 0, nullptr, nullptr);
@@ -306,6 +335,7 @@ Status TrainAndRegister(store::Store& store, registry::Registry& registry,
   if (options.data.empty() == options.dataset.empty()) {
     return InvalidArgument("give exactly one of --data FILE.csv or --dataset NAME[@VERSION]");
   }
+  RETURN_IF_ERROR(WaitForDataset(store, options));
   train::Datasets datasets(&store, SystemClock::Get());
   train::DatasetVersion dataset;
   if (!options.data.empty()) {

@@ -51,6 +51,7 @@ struct TrainCommandOptions {
   int rendezvous_timeout_s = 300;
   int heartbeat_timeout_s = 30;
   std::string columnar_dir;  // overrides the dataset's
+  int wait_for_dataset_s = 0;  // wait this long for --dataset to be recorded
 };
 // Trains and registers; with `workers`, as one worker of a distributed job
 // (worker 0 registers the model). A worker the tracker stops prints the

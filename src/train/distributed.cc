@@ -166,7 +166,7 @@ StatusOr<std::unique_ptr<XgbCommunicator>> XgbCommunicator::Init(const std::stri
   json.Key("rabit_world_size").String(std::to_string(workers));
   json.EndObject();
   if (XGCommunicatorInit(config.c_str()) != 0) {
-    return Unavailable(std::string("joining the training job failed: ") + XGBGetLastError());
+    return Unavailable(std::string("joining the training job failed: ") + XgbLastError());
   }
   std::unique_ptr<XgbCommunicator> communicator(new XgbCommunicator());
   communicator->rank_ = XGCommunicatorGetRank();
@@ -185,21 +185,21 @@ Status XgbCommunicator::Finalize() {
   if (finalized_) return Status::Ok();
   finalized_ = true;
   if (XGCommunicatorFinalize() != 0) {
-    return Unavailable(std::string("leaving the training job: ") + XGBGetLastError());
+    return Unavailable(std::string("leaving the training job: ") + XgbLastError());
   }
   return Status::Ok();
 }
 
 Status XgbCommunicator::Sum(std::vector<double>* values) {
   if (XGCommunicatorAllreduce(values->data(), values->size(), kXgbDouble, kXgbSum) != 0) {
-    return Unavailable(std::string("allreduce failed: ") + XGBGetLastError());
+    return Unavailable(std::string("allreduce failed: ") + XgbLastError());
   }
   return Status::Ok();
 }
 
 Status XgbCommunicator::Max(std::vector<double>* values) {
   if (XGCommunicatorAllreduce(values->data(), values->size(), kXgbDouble, kXgbMax) != 0) {
-    return Unavailable(std::string("allreduce failed: ") + XGBGetLastError());
+    return Unavailable(std::string("allreduce failed: ") + XgbLastError());
   }
   return Status::Ok();
 }

@@ -31,7 +31,7 @@ class SplitMix64 {
 };
 
 Status XgbError(const std::string& what) {
-  return Internal("libxgboost " + what + ": " + XGBGetLastError());
+  return Internal("libxgboost " + what + ": " + XgbLastError());
 }
 
 struct DMatrixFree {
@@ -134,8 +134,33 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
   return Fit(rows, options, nullptr, progress);
 }
 
+std::string XgbLastError() {
+  std::string message = XGBGetLastError();
+  const size_t trace = message.find("\nStack trace:");
+  if (trace != std::string::npos) message.resize(trace);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+Status CheckDevice(const std::string& device) {
+  if (device == "cpu" || device.empty()) return Status::Ok();
+  if (device != "cuda")
+    return InvalidArgument("--device must be cpu or cuda, not '" + device + "'");
+  const char* info = nullptr;
+  if (XGBuildInfo(&info) == 0 && info != nullptr &&
+      std::string_view(info).find("\"USE_CUDA\":true") == std::string_view::npos) {
+    int major = 0, minor = 0, patch = 0;
+    XGBoostVersion(&major, &minor, &patch);
+    return FailedPrecondition("--device cuda needs a CUDA build of libxgboost; this one (" +
+                              std::to_string(major) + "." + std::to_string(minor) + "." +
+                              std::to_string(patch) + ") was built without CUDA");
+  }
+  return Status::Ok();
+}
+
 StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
                           Collective* collective, const ProgressFn& progress) {
+  RETURN_IF_ERROR(CheckDevice(options.device));
   if (options.num_rounds < 1) return InvalidArgument("--num-rounds must be at least 1");
   if (options.valid_fraction < 0 || options.valid_fraction >= 1) {
     return InvalidArgument("--valid-fraction must be in [0, 1)");
@@ -216,8 +241,6 @@ StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
       xgb_params["tree_method"] = "gpu_hist";
     }
     result.params["device"] = "cuda";
-  } else if (options.device != "cpu" && !options.device.empty()) {
-    return InvalidArgument("--device must be cpu or cuda, not '" + options.device + "'");
   }
   if (classes > 2 || result.objective.starts_with("multi:")) {
     xgb_params["num_class"] = std::to_string(classes);
@@ -226,12 +249,12 @@ StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
   for (const auto& [k, v] : xgb_params) {
     if (XGBoosterSetParam(handle, k.c_str(), v.c_str()) != 0) {
       return InvalidArgument(std::string("invalid training parameter ") + k + "=" + v + ": " +
-                             XGBGetLastError());
+                             XgbLastError());
     }
   }
   for (int round = 0; round < options.num_rounds; ++round) {
     if (XGBoosterUpdateOneIter(handle, round, train.get()) != 0) {
-      return InvalidArgument(std::string("training failed: ") + XGBGetLastError());
+      return InvalidArgument(std::string("training failed: ") + XgbLastError());
     }
     const char* evaluation = nullptr;
     if (XGBoosterEvalOneIter(handle, round, matrices.data(), names.data(), matrices.size(),

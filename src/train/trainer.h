@@ -64,6 +64,13 @@ using ProgressFn = std::function<void(int round, int rounds, const std::string& 
 StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
                             const ProgressFn& progress);
 
+// OK when libxgboost can train on `device` ("cpu", or "cuda" with a CUDA build);
+// FailedPrecondition saying why not otherwise.
+Status CheckDevice(const std::string& device);
+
+// libxgboost's last error, without the stack trace it appends.
+std::string XgbLastError();
+
 // The other workers of a distributed job, for the reductions training needs
 // besides libxgboost's own (label statistics, the holdout). Every worker makes
 // the same calls in the same order.

@@ -14,7 +14,7 @@ K8S = ROOT / "deploy" / "k8s"
 TOOLS = ROOT / ".tools" / "bin"
 NODE_BIN = ROOT / "tests" / "deploy" / "node_modules" / ".bin"
 BINARY = Path(os.environ.get("INFERD_BINARY", ROOT / "build" / "inferd"))
-OVERLAYS = ["base", "overlays/minikube", "overlays/production"]
+OVERLAYS = ["base", "overlays/minikube", "overlays/production", "overlays/production-gpu"]
 
 
 def tool(name):

@@ -259,3 +259,88 @@ def test_terraform_manifests_are_the_current_production_render():
     rendered = (ROOT / "deploy/terraform/manifests/inferd.yaml").read_text()
     body = rendered.split("\n", 1)[1]  # after the "do not edit" line
     assert body == render_text("overlays/production"), "run deploy/terraform/render.sh"
+
+
+def container_env(container):
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def check_args_are_defined(objects, container):
+    """Every $(VAR) in the args comes from the ConfigMap, the container's env or Kubernetes."""
+    config = find(objects, "ConfigMap", "inferd-config")["data"]
+    defined = set(config) | set(container_env(container)) | {"JOB_COMPLETION_INDEX"}
+    for var in re.findall(r"\$\((\w+)\)", " ".join(container["args"])):
+        assert var in defined, f"{container['name']} uses $({var}), which nothing defines"
+
+
+def check_spread_and_sized(job):
+    spec = job["spec"]["template"]["spec"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    [term] = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"].items() <= labels.items()
+    [container] = spec["containers"]
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert spec["enableServiceLinks"] is False and spec["securityContext"]["runAsNonRoot"]
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+              for v in spec["volumes"] if "persistentVolumeClaim" in v}
+    assert claims == {"data": "inferd-data"}
+    assert {"name": "data", "mountPath": "/data"}.items() <= container["volumeMounts"][0].items()
+    return container
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_dataset_shards_run_as_an_indexed_job(overlay):
+    objects = render(overlay)
+    job = find(objects, "Job", "inferd-dataset")
+    assert job["spec"]["completionMode"] == "Indexed"
+    container = check_spread_and_sized(job)
+    shards = int(container_env(container)["DATASET_SHARDS"])
+    assert job["spec"]["completions"] == job["spec"]["parallelism"] == shards
+    args = container["args"]
+    assert args[:2] == ["datasets", "add"]
+    assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/$(DATASET_SHARDS)"
+    assert args[args.index("--run") + 1] == "$(JOB_NAME)"
+    assert args[args.index("--columnar-dir") + 1].startswith("/data/")
+    job_name = next(e for e in container["env"] if e["name"] == "JOB_NAME")
+    assert job_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['job-name']"
+    check_args_are_defined(objects, container)
+    claim = find(objects, "PersistentVolumeClaim", "inferd-data")
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+@pytest.mark.parametrize("overlay", ["overlays/production", "overlays/production-gpu"])
+def test_distributed_training_workers_find_the_tracker_and_the_cronjob_starts_them(overlay):
+    objects = render(overlay)
+    assert not [o for o in objects if o["kind"] == "Job" and o["metadata"]["name"] == "inferd-train"]
+    job = find(objects, "Job", "inferd-train-distributed")
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["backoffLimit"] == 0
+    container = check_spread_and_sized(job)
+    workers = int(container_env(container)["TRAIN_WORKERS"])
+    assert spec["completions"] == spec["parallelism"] == workers > 1
+    args = container["args"]
+    assert args[args.index("--worker-index") + 1] == "$(JOB_COMPLETION_INDEX)"
+    assert args[args.index("--workers") + 1] == "$(TRAIN_WORKERS)"
+    # Worker 0 of Job J is J-0.<subdomain>: the tracker it hosts, behind the headless Service.
+    service = find(objects, "Service", spec["template"]["spec"]["subdomain"])
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"]
+    assert service["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    [port] = service["spec"]["ports"]
+    assert {"name": port["targetPort"], "containerPort": port["port"]} in container["ports"]
+    host, tracker_port = args[args.index("--tracker-address") + 1].rsplit(":", 1)
+    assert host == f"$(JOB_NAME)-0.{service['metadata']['name']}"
+    assert int(tracker_port) == port["port"]
+    check_args_are_defined(objects, container)
+    # No other Service selects the workers (the server's Service selects servers only).
+    for other in objects:
+        if other["kind"] == "Service" and other is not service:
+            assert not other["spec"]["selector"].items() <= spec["template"]["metadata"]["labels"].items()
+    cron = find(objects, "CronJob", "inferd-retrain")
+    assert cron["spec"]["jobTemplate"]["spec"]["template"] == spec["template"]
+    assert cron["spec"]["jobTemplate"]["spec"]["completionMode"] == "Indexed"
+    assert cron["spec"]["jobTemplate"]["spec"]["completions"] == workers
+    gpu = overlay.endswith("-gpu")
+    assert ("nvidia.com/gpu" in container["resources"]["limits"]) == gpu
+    assert (args[-2:] == ["--device", "cuda"]) == gpu

@@ -52,8 +52,10 @@ def test_manifests_module_sets_namespace_image_and_host(tmp_path, monitoring):
     deployment = objects["Deployment/inferd"]
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == "registry.example.com/team/inferd:1.2.3"
-    job = objects["Job/inferd-train"]["spec"]["template"]["spec"]["containers"][0]
-    assert job["image"] == image
+    # The dataset shards and the distributed training workers run the same image.
+    for name in ("Job/inferd-dataset", "Job/inferd-train-distributed"):
+        job = objects[name]["spec"]["template"]["spec"]["containers"][0]
+        assert job["image"] == image, name
     assert objects["Ingress/inferd"]["spec"]["rules"][0]["host"] == "inferd.example.com"
     monitors = {"ServiceMonitor/inferd", "PrometheusRule/inferd",
                 "ConfigMap/inferd-grafana-dashboard"}
