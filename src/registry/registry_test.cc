@@ -144,7 +144,10 @@ TEST_F(RegistryTest, SearchFiltersOrdersAndPages) {
 TEST_F(RegistryTest, ModelFilesResolveFromArtifacts) {
   ASSERT_TRUE(registry_->CreateModel("iris", "", {}).ok());
   ASSERT_TRUE(store_->PutBlob(ArtifactBlobId("models/iris/a/model.json"), "{json}").ok());
-  ASSERT_TRUE(store_->PutBlob(ArtifactBlobId("models/iris/b/MLmodel"), "x").ok());
+  ASSERT_TRUE(store_->PutBlob(ArtifactBlobId("models/iris/b/MLmodel"),
+                              "flavors:\n  xgboost:\n    data: model.ubj\n"
+                              "    model_format: ubj\n")
+                  .ok());
   ASSERT_TRUE(store_->PutBlob(ArtifactBlobId("models/iris/b/model.ubj"), "{ubj}").ok());
   auto file = registry_->ReadModelFile(AddVersion("iris", "mlflow-artifacts:/models/iris/a/model.json"));
   ASSERT_TRUE(file.ok()) << file.status().ToString();
