@@ -180,6 +180,53 @@ class V1Api {
     return response;
   }
 
+  // POST /v1/models/{m}:explain: the same instances as :predict; per row the
+  // feature contributions (TreeSHAP, margin space) by feature name and the
+  // bias, which add up to the row's margin; a list of those, one per class,
+  // for multi-class models.
+  http::Response Explain(const http::Request& request, const PathParams& params) const {
+    auto servable = inference().Find(params.model, "");
+    if (!servable.ok()) return ErrorResponse(servable.status());
+    const model::Servable& s = **servable;
+    size_t num_rows = 0;
+    auto rows = ParseInstances(request, s, &num_rows);
+    if (!rows.ok()) return ErrorResponse(inference().Reject(s, rows.status()));
+    serving::InferRequest infer;
+    serving::InferInput& input = infer.inputs.emplace_back();
+    input.name = s.config.input_name;
+    input.datatype = "FP32";
+    const model::ModelInfo& info = s.model->info();
+    input.shape = {static_cast<int64_t>(num_rows), info.num_features};
+    input.data = std::move(rows).value();
+    infer.outputs.push_back({serving::kContributionsOutput});
+    auto inferred = inference().Infer(s, infer, serving::Protocol::kRestV1);
+    if (!inferred.ok()) return ErrorResponse(inferred.status());
+    const float* phi = inferred->data(inferred->outputs[0]);
+    const int64_t features = info.num_features;
+    const int64_t groups = std::max<int64_t>(1, info.num_groups);
+    std::string body;
+    body.reserve(64 + num_rows * groups * (features + 1) * 24);
+    JsonWriter json(&body);
+    json.BeginObject().Key("model_name").String(s.name).Key("explanations").BeginArray();
+    for (size_t r = 0; r < num_rows; ++r) {
+      if (groups > 1) json.BeginArray();
+      for (int64_t g = 0; g < groups; ++g) {
+        const float* row = phi + (r * groups + g) * (features + 1);
+        json.BeginObject().Key("contributions").BeginObject();
+        for (int64_t f = 0; f < features; ++f) {
+          json.Key(s.feature_names.empty() ? "f" + std::to_string(f) : s.feature_names[f]);
+          json.Float(row[f]);
+        }
+        json.EndObject().Key("bias").Float(row[features]).EndObject();
+      }
+      if (groups > 1) json.EndArray();
+    }
+    json.EndArray().Key("prediction_id").String(inferred->prediction_id).EndObject();
+    http::Response response = JsonResponse(std::move(body));
+    response.headers.emplace_back("X-Prediction-Id", inferred->prediction_id);
+    return response;
+  }
+
   // GET /v1/models/{m}/drift[?version=N]: the live window against the reference.
   http::Response Drift(const http::Request& request, const PathParams& params) const {
     auto versions = QueryValues(request.Query(), "version");
@@ -344,6 +391,12 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
   router->Add(
       "POST", "/v1/models/{model}:predict",
       [api](auto& request, auto& p) { return api->Predict(request, p); },
+      [inference = context.inference](const PathParams& p) {
+        return inference->MayBlock(p.model, "");
+      });
+  router->Add(
+      "POST", "/v1/models/{model}:explain",
+      [api](auto& request, auto& p) { return api->Explain(request, p); },
       [inference = context.inference](const PathParams& p) {
         return inference->MayBlock(p.model, "");
       });

@@ -324,6 +324,40 @@ StatusOr<InferRequest> ParseInferRequest(const http::Request& http_request) {
             return InvalidArgument("parameter binary_data_output must be a boolean");
           }
           request.binary_data_output = b;
+        } else if (pkey == "output_kind") {
+          std::string_view kind;
+          if (param.value().get_string().get(kind) || (kind != "probability" && kind != "margin")) {
+            return InvalidArgument("parameter output_kind must be \"probability\" or \"margin\"");
+          }
+          request.output_kind =
+              kind == "margin" ? model::OutputKind::kMargin : model::OutputKind::kProbability;
+        } else if (pkey == "base_margin") {
+          od::array margins;
+          if (param.value().get_array().get(margins)) {
+            return InvalidArgument("parameter base_margin must be an array of numbers");
+          }
+          for (auto margin : margins) {
+            double v;
+            if (margin.get_double().get(v)) {
+              return InvalidArgument("parameter base_margin must be an array of numbers");
+            }
+            request.base_margin.push_back(static_cast<float>(v));
+          }
+        } else if (pkey == "iteration_range") {
+          od::array range;
+          std::vector<int64_t> bounds;
+          if (!param.value().get_array().get(range)) {
+            for (auto bound : range) {
+              int64_t v;
+              if (bound.get_int64().get(v)) break;
+              bounds.push_back(v);
+            }
+          }
+          if (bounds.size() != 2) {
+            return InvalidArgument("parameter iteration_range must be [begin, end] (integers)");
+          }
+          request.iteration_begin = bounds[0];
+          request.iteration_end = bounds[1];
         }
       }
     } else if (key == "inputs") {
@@ -414,7 +448,7 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
     const uint64_t count = *ElementCount(output.shape);
     json.BeginObject();
     json.Key("name").String(output.name);
-    json.Key("datatype").String("FP32");
+    json.Key("datatype").String(output.int_data ? "INT32" : "FP32");
     json.Key("shape").BeginArray();
     for (int64_t d : output.shape) json.Int(d);
     json.EndArray();
@@ -422,6 +456,10 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
       any_binary = true;
       json.Key("parameters").BeginObject().Key("binary_data_size").Uint(count * sizeof(float));
       json.EndObject();
+    } else if (output.int_data) {
+      json.Key("data").BeginArray();
+      for (uint64_t i = 0; i < count; ++i) json.Int(output.int_data[i]);
+      json.EndArray();
     } else {
       json.Key("data").BeginArray();
       // As Triton writes them: NaN, Infinity, -Infinity (null would lose the sign).
@@ -439,7 +477,9 @@ http::Response EncodeInferResponse(std::string_view model_name, int64_t model_ve
     response.content_type = "application/octet-stream";
     for (const auto& output : outputs) {
       if (!output.binary) continue;
-      body.append(reinterpret_cast<const char*>(output.data),
+      static_assert(sizeof(float) == sizeof(int32_t));
+      body.append(output.int_data ? reinterpret_cast<const char*>(output.int_data)
+                                  : reinterpret_cast<const char*>(output.data),
                   *ElementCount(output.shape) * sizeof(float));
     }
   }
@@ -450,7 +490,12 @@ http::Response EncodeInferResponse(const serving::InferResponse& response) {
   std::vector<InferOutput> outputs;
   outputs.reserve(response.outputs.size());
   for (const serving::OutputTensor& output : response.outputs) {
-    outputs.push_back({output.name, output.shape, response.data(output), output.binary});
+    if (output.datatype == "INT32") {
+      outputs.push_back(
+          {output.name, output.shape, nullptr, output.binary, response.int_data(output)});
+    } else {
+      outputs.push_back({output.name, output.shape, response.data(output), output.binary});
+    }
   }
   return EncodeInferResponse(response.model_name, response.model_version, response.id, outputs,
                              response.prediction_id);

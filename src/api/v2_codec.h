@@ -40,6 +40,7 @@ struct InferOutput {
   std::vector<int64_t> shape;
   const float* data = nullptr;  // FP32, product(shape) values
   bool binary = false;
+  const int32_t* int_data = nullptr;  // instead of `data`: INT32 values
 };
 
 // Encodes a response; any binary output switches to the binary layout and sets

@@ -155,6 +155,41 @@ TEST(V2CodecTest, EncodesJsonAndBinaryOutputs) {
   EXPECT_EQ(std::memcmp(binary.body.data() + json_size, values, sizeof(values)), 0);
 }
 
+TEST(V2CodecTest, EncodesInt32Outputs) {
+  const int32_t leaves[3] = {7, -1, 12};
+  http::Response json =
+      EncodeInferResponse("m", 1, "", {{"leaves", {1, 3}, nullptr, false, leaves}});
+  EXPECT_NE(json.body.find(R"({"name":"leaves","datatype":"INT32","shape":[1,3],)"
+                           R"("data":[7,-1,12]})"),
+            std::string::npos)
+      << json.body;
+  http::Response binary =
+      EncodeInferResponse("m", 1, "", {{"leaves", {1, 3}, nullptr, true, leaves}});
+  size_t json_size = std::stoul(binary.headers[0].second);
+  EXPECT_EQ(std::memcmp(binary.body.data() + json_size, leaves, sizeof(leaves)), 0);
+}
+
+TEST(V2CodecTest, ParsesPredictionParameters) {
+  auto req = ParseInferRequest(
+      Body(R"({"inputs": [{"name": "a", "shape": [2, 1], "datatype": "FP32", "data": [1, 2]}],)"
+           R"( "parameters": {"output_kind": "margin", "base_margin": [0.5, -1],)"
+           R"( "iteration_range": [2, 10], "unknown": 1}})"));
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ(req->output_kind, model::OutputKind::kMargin);
+  EXPECT_EQ(req->base_margin, (std::vector<float>{0.5f, -1.0f}));
+  EXPECT_EQ(req->iteration_begin, 2);
+  EXPECT_EQ(req->iteration_end, 10);
+  for (const char* bad :
+       {R"("output_kind": "logit")", R"("base_margin": 3)", R"("base_margin": ["a"])",
+        R"("iteration_range": [1])", R"("iteration_range": [1, 2.5])"}) {
+    auto refused = ParseInferRequest(
+        Body(std::string(
+                 R"({"inputs": [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1]}],)") +
+             R"( "parameters": {)" + bad + "}}"));
+    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 // Triton's JSON reader (rapidjson, kParseNanAndInfFlag) takes NaN, Inf and
 // Infinity, optionally after '-'; tritonclient's JSON path sends NaN for a
 // missing value.

@@ -1,6 +1,7 @@
 #include "grpc/grpc_codec.h"
 
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -8,6 +9,57 @@
 
 namespace inferd::grpcapi {
 namespace {
+
+// Numbers in a string parameter: "1.5, -2" or as a JSON array "[1.5, -2]"
+// (InferParameter holds no lists). False when one is not a number.
+template <typename T>
+bool ParseNumberList(std::string_view text, std::vector<T>* out) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '[')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == ']')) s.remove_suffix(1);
+    return s;
+  };
+  text = trim(text);
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view item = trim(text.substr(0, comma));
+    T value;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+    if (ec != std::errc() || end != item.data() + item.size()) return false;
+    out->push_back(value);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+// The request parameters serving::InferRequest knows: output_kind
+// ("probability" or "margin"), base_margin and iteration_range (string
+// parameters holding numbers, see ParseNumberList).
+Status DecodeParameters(const inference::ModelInferRequest& proto, serving::InferRequest* request) {
+  for (const auto& [key, param] : proto.parameters()) {
+    if (key == "output_kind") {
+      const std::string& kind = param.string_param();
+      if (kind != "probability" && kind != "margin") {
+        return InvalidArgument("parameter output_kind must be \"probability\" or \"margin\"");
+      }
+      request->output_kind =
+          kind == "margin" ? model::OutputKind::kMargin : model::OutputKind::kProbability;
+    } else if (key == "base_margin") {
+      if (!ParseNumberList(param.string_param(), &request->base_margin)) {
+        return InvalidArgument("parameter base_margin must be a string of numbers, \"[0.5, 1]\"");
+      }
+    } else if (key == "iteration_range") {
+      std::vector<int64_t> bounds;
+      if (!ParseNumberList(param.string_param(), &bounds) || bounds.size() != 2) {
+        return InvalidArgument("parameter iteration_range must be a string \"[begin, end]\"");
+      }
+      request->iteration_begin = bounds[0];
+      request->iteration_end = bounds[1];
+    }
+  }
+  return Status::Ok();
+}
 
 using serving::ElementCount;
 using serving::ElementSize;
@@ -129,6 +181,7 @@ StatusOr<serving::InferRequest> DecodeInferRequest(const inference::ModelInferRe
     request.outputs.push_back({output.name(), /*binary=*/true});
   }
   request.binary_data_output = true;
+  RETURN_IF_ERROR(DecodeParameters(proto, &request));
   return request;
 }
 
@@ -143,14 +196,17 @@ void EncodeInferResponse(const serving::InferResponse& response,
   for (const serving::OutputTensor& output : response.outputs) {
     auto* tensor = proto->add_outputs();
     tensor->set_name(output.name);
-    tensor->set_datatype("FP32");
+    tensor->set_datatype(output.datatype);
     uint64_t count = 1;
     for (int64_t d : output.shape) {
       tensor->add_shape(d);
       count *= static_cast<uint64_t>(d);
     }
-    proto->add_raw_output_contents()->assign(reinterpret_cast<const char*>(response.data(output)),
-                                             count * sizeof(float));
+    static_assert(sizeof(float) == sizeof(int32_t));
+    const char* data = output.datatype == "INT32"
+                           ? reinterpret_cast<const char*>(response.int_data(output))
+                           : reinterpret_cast<const char*>(response.data(output));
+    proto->add_raw_output_contents()->assign(data, count * sizeof(float));
   }
 }
 

@@ -147,6 +147,38 @@ TEST(GrpcCodec, ResponseCarriesRawOutputsAndThePredictionId) {
   EXPECT_EQ(out[2], 0.75f);
 }
 
+TEST(GrpcCodec, PredictionParametersAndInt32Outputs) {
+  auto request = Request("FP32", {0, 30});
+  auto& params = *request.mutable_parameters();
+  params["output_kind"].set_string_param("margin");
+  params["base_margin"].set_string_param("[0.5, -1]");
+  params["iteration_range"].set_string_param("2, 10");
+  auto decoded = DecodeInferRequest(request);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->output_kind, model::OutputKind::kMargin);
+  EXPECT_EQ(decoded->base_margin, (std::vector<float>{0.5f, -1.0f}));
+  EXPECT_EQ(decoded->iteration_begin, 2);
+  EXPECT_EQ(decoded->iteration_end, 10);
+  params["iteration_range"].set_string_param("[1]");
+  EXPECT_EQ(DecodeInferRequest(request).status().code(), StatusCode::kInvalidArgument);
+  params["iteration_range"].set_string_param("[1, 2]");
+  params["base_margin"].set_string_param("[x]");
+  EXPECT_EQ(DecodeInferRequest(request).status().code(), StatusCode::kInvalidArgument);
+
+  serving::InferResponse response;
+  response.int_values = {4, 9};
+  serving::OutputTensor leaves{.name = "leaves", .shape = {1, 2}, .binary = true};
+  leaves.datatype = "INT32";
+  response.outputs.push_back(leaves);
+  inference::ModelInferResponse proto;
+  EncodeInferResponse(response, &proto);
+  EXPECT_EQ(proto.outputs(0).datatype(), "INT32");
+  int32_t out[2];
+  ASSERT_EQ(proto.raw_output_contents(0).size(), sizeof out);
+  std::memcpy(out, proto.raw_output_contents(0).data(), sizeof out);
+  EXPECT_EQ(out[1], 9);
+}
+
 TEST(GrpcStatus, EveryCodeMapsToItsGrpcTwin) {
   EXPECT_EQ(GrpcCodeFor(StatusCode::kInvalidArgument), ::grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(GrpcCodeFor(StatusCode::kNotFound), ::grpc::StatusCode::NOT_FOUND);

@@ -220,7 +220,8 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
   model->transform_ = objective.transform;
   model->sigmoid_ = objective.sigmoid;
   model->num_groups_ = static_cast<int32_t>(per_iteration);
-  model->average_over_ = average_output ? static_cast<int64_t>(num_trees) / per_iteration : 0;
+  model->average_output_ = average_output;
+  model->trees_per_iteration_ = per_iteration;
   ModelInfo& info = model->info_;
   info.format = "lightgbm";
   info.runtime = "native";
@@ -246,7 +247,7 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
     if (tree.contains("num_cat")) RETURN_IF_ERROR(ReadInt(tree, "num_cat", where, &num_cat));
     if (num_leaves < 1 || num_cat < 0) return Malformed(where + ": bad num_leaves or num_cat");
     const size_t inner = static_cast<size_t>(num_leaves - 1);
-    std::vector<int64_t> feature, decision, left, right, boundaries;
+    std::vector<int64_t> feature, decision, left, right, boundaries, inner_count, leaf_count;
     std::vector<double> threshold, leaf_value;
     std::vector<uint32_t> bits;
     RETURN_IF_ERROR(ReadArray(tree, "leaf_value", num_leaves, where, &leaf_value));
@@ -255,6 +256,11 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
     RETURN_IF_ERROR(ReadArray(tree, "decision_type", inner, where, &decision));
     RETURN_IF_ERROR(ReadArray(tree, "left_child", inner, where, &left));
     RETURN_IF_ERROR(ReadArray(tree, "right_child", inner, where, &right));
+    // Data counts: TreeSHAP's covers (absent from hand-written models).
+    if (tree.contains("leaf_count") && tree.contains("internal_count")) {
+      RETURN_IF_ERROR(ReadArray(tree, "leaf_count", num_leaves, where, &leaf_count));
+      RETURN_IF_ERROR(ReadArray(tree, "internal_count", inner, where, &inner_count));
+    }
     if (num_cat > 0) {
       RETURN_IF_ERROR(ReadArray(tree, "cat_boundaries", num_cat + 1, where, &boundaries));
       auto words = tree.find("cat_threshold");
@@ -287,6 +293,7 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
       node.right = r;
       node.feature = static_cast<uint32_t>(feature[i]);
       node.default_left = decision[i] & kDefaultLeftBit;
+      if (!inner_count.empty()) node.cover = static_cast<double>(inner_count[i]);
       const int missing = static_cast<int>((decision[i] >> 2) & 3);
       if (decision[i] & kCategoricalBit) {
         const double index = threshold[i];
@@ -315,9 +322,20 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
       SourceNode& leaf = nodes[inner + j];
       leaf.leaf = leaf_value[j];
       leaf.leaf_id = static_cast<int32_t>(j);
+      if (!leaf_count.empty()) leaf.cover = static_cast<double>(leaf_count[j]);
     }
     RETURN_IF_ERROR(
         model->AddTree(nodes, static_cast<int32_t>(t % per_iteration), info.num_features));
+    // TreeSHAP's bias: LightGBM's Tree::ExpectedValue, leaves in their order.
+    double expected = leaf_value[0];
+    if (num_leaves > 1 && !leaf_count.empty()) {
+      const double total = static_cast<double>(inner_count[0]);
+      expected = 0;
+      for (int64_t j = 0; j < num_leaves; ++j) {
+        expected += (static_cast<double>(leaf_count[j]) / total) * leaf_value[j];
+      }
+    }
+    model->tree_bias_.back() = expected;
   }
   model->FinishLayout();
   return model;

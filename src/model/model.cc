@@ -11,6 +11,28 @@ Task TaskOf(std::string_view objective, int64_t num_outputs) {
   return Task::kRegression;
 }
 
+Status Model::PredictWith(const float* rows, int64_t num_rows, const PredictOptions& options,
+                          std::vector<float>* out) const {
+  if (!options.plain()) {
+    return InvalidArgument(
+        "base_margin and iteration_range need the native runtime; this model "
+        "runs on " +
+        info().runtime);
+  }
+  return Predict(rows, num_rows, options.kind, out);
+}
+
+Status Model::Contributions(const float*, int64_t, const PredictOptions&,
+                            std::vector<float>*) const {
+  return InvalidArgument("contributions need the native runtime; this model runs on " +
+                         info().runtime);
+}
+
+Status Model::Leaves(const float*, int64_t, const PredictOptions&, std::vector<int32_t>*) const {
+  return InvalidArgument("leaf indices need the native runtime; this model runs on " +
+                         info().runtime);
+}
+
 const char* TaskName(Task task) {
   switch (task) {
     case Task::kBinary: return "binary";

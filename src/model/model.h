@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,24 @@ struct ModelInfo {
   int64_t num_features = 0;
   int64_t num_outputs = 1;                 // values per row: 1, or the class count
   std::vector<std::string> feature_names;  // empty when the model file has none
+  // Per-tree outputs (PredictWith options, Contributions, Leaves); all 0 when
+  // the runtime has none (libxgboost here).
+  int64_t num_groups = 0;  // margins per row (multi:softmax: the classes, not 1)
+  int64_t num_trees = 0;
+  int64_t num_iterations = 0;  // boosting rounds: num_trees / trees per round
+};
+
+// What a prediction may ask for beyond the rows.
+struct PredictOptions {
+  OutputKind kind = OutputKind::kProbability;
+  // XGBoost's base_margin: replaces the base score in margin space, one value
+  // per row (per row and group, row-major, for multi-class). Empty: the model's.
+  std::span<const float> base_margin;
+  // Boosting rounds [iteration_begin, iteration_end) to use; end 0: all.
+  int64_t iteration_begin = 0;
+  int64_t iteration_end = 0;
+
+  bool plain() const { return base_margin.empty() && iteration_begin == 0 && iteration_end == 0; }
 };
 
 // What a model predicts, which decides how its outputs are scored against
@@ -54,6 +73,27 @@ class Model {
   // Thread-safe.
   virtual Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
                          std::vector<float>* out) const = 0;
+
+  // As Predict, with `options`. This default serves plain options (no base
+  // margin, every round) and is InvalidArgument otherwise. Thread-safe.
+  virtual Status PredictWith(const float* rows, int64_t num_rows, const PredictOptions& options,
+                             std::vector<float>* out) const;
+
+  // Feature contributions (exact path-dependent TreeSHAP, as libxgboost's
+  // pred_contribs and LightGBM's pred_contrib compute them) in margin space:
+  // num_rows x num_groups x (num_features + 1) values, the bias last; each
+  // row's group sums to its margin. Honours base_margin and the iteration
+  // range; `options.kind` is ignored. InvalidArgument unless the runtime has
+  // per-tree outputs. Thread-safe.
+  virtual Status Contributions(const float* rows, int64_t num_rows, const PredictOptions& options,
+                               std::vector<float>* out) const;
+
+  // The leaf each row reaches in each tree of the iteration range, as the
+  // source library numbers them (XGBoost: node id; LightGBM: leaf index):
+  // num_rows x trees values. InvalidArgument unless the runtime has per-tree
+  // outputs. Thread-safe.
+  virtual Status Leaves(const float* rows, int64_t num_rows, const PredictOptions& options,
+                        std::vector<int32_t>* out) const;
 };
 
 }  // namespace inferd::model

@@ -25,6 +25,15 @@ Status Servable::Predict(const float* rows, int64_t num_rows, std::vector<float>
   return model->Predict(rows, num_rows, config.output_kind, out);
 }
 
+Status Servable::Predict(const float* rows, int64_t num_rows, const PredictOptions& options,
+                         std::vector<float>* out, int64_t* executions) const {
+  if ((options.plain() && options.kind == config.output_kind) || num_rows > max_batch_size) {
+    return Predict(rows, num_rows, out, executions);  // (refuses an oversized batch)
+  }
+  if (executions) *executions = 1;
+  return model->PredictWith(rows, num_rows, options, out);
+}
+
 std::unique_ptr<ModelRepository> ModelRepository::Create(const Options& options) {
   return std::unique_ptr<ModelRepository>(new ModelRepository(options));
 }

@@ -45,6 +45,10 @@ struct Servable {
   // batching; with it, 1 for the request that ran its batch and 0 for the others.
   Status Predict(const float* rows, int64_t num_rows, std::vector<float>* out,
                  int64_t* executions = nullptr) const;
+  // As above with per-request options: options other than the configured
+  // output kind with every round and no base margin skip dynamic batching.
+  Status Predict(const float* rows, int64_t num_rows, const PredictOptions& options,
+                 std::vector<float>* out, int64_t* executions = nullptr) const;
 };
 
 // A row of the repository index (Triton's POST /v2/repository/index).

@@ -33,7 +33,7 @@ constexpr int64_t kBlockRows = 64;
 // One tree as libxgboost writes it (parallel arrays indexed by node id).
 struct JsonTree {
   std::vector<int64_t> left, right, feature, split_type;
-  std::vector<float> condition;
+  std::vector<float> condition, sum_hessian;
   std::vector<bool> default_left;
   int64_t size_leaf_vector = 0;
 };
@@ -126,6 +126,7 @@ Status ReadTree(od::value value, JsonTree* tree) {
     if (key == "split_indices") return ReadInts(v, &tree->feature);
     if (key == "split_type") return ReadInts(v, &tree->split_type);
     if (key == "split_conditions") return ReadFloats(v, &tree->condition);
+    if (key == "sum_hessian") return ReadFloats(v, &tree->sum_hessian);
     if (key == "default_left") return ReadBools(v, &tree->default_left);
     if (key == "tree_param") {
       std::string_view size;
@@ -143,6 +144,7 @@ struct JsonModel {
   float base_score = 0.5f;
   int64_t num_class = 0;
   int64_t num_feature = 0;
+  int64_t num_parallel_tree = 1;
   std::vector<JsonTree> trees;
   std::vector<int64_t> tree_info;
 };
@@ -168,6 +170,12 @@ Status ReadGradientBooster(od::value value, JsonModel* model) {
       return ForEachField(v, "gradient_booster.model", [&](std::string_view k, od::value mv) {
         if (k == "trees") return ReadTrees(mv, &model->trees);
         if (k == "tree_info") return ReadInts(mv, &model->tree_info);
+        if (k == "gbtree_model_param") {
+          float trees = 1;
+          od::value param;
+          if (!mv["num_parallel_tree"].get(param)) RETURN_IF_ERROR(ReadStringNumber(param, &trees));
+          model->num_parallel_tree = std::max<int64_t>(1, static_cast<int64_t>(trees));
+        }
         return Status::Ok();
       });
     }
@@ -243,6 +251,7 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
   std::unique_ptr<TreeModel> model(new TreeModel);
   RETURN_IF_ERROR(ObjectiveOf(m, &model->transform_, &model->base_margin_));
   model->num_groups_ = static_cast<int32_t>(std::max<int64_t>(1, m.num_class));
+  model->trees_per_iteration_ = model->num_groups_ * m.num_parallel_tree;
   info.runtime = "native";
   model->info_ = std::move(info);
 
@@ -278,6 +287,9 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
       node.bound = tree.condition[id];
       node.default_left = tree.default_left[id];
     }
+    if (tree.sum_hessian.size() == n) {
+      for (size_t id = 0; id < n; ++id) nodes[id].cover = tree.sum_hessian[id];
+    }
     RETURN_IF_ERROR(model->AddTree(nodes, static_cast<int32_t>(m.tree_info[t]), m.num_feature));
   }
   model->FinishLayout();
@@ -286,6 +298,9 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
 
 void TreeModel::FinishLayout() {
   lockstep_rows_ = nodes_.size() * sizeof(Node) > kLockstepModelBytes;
+  info_.num_groups = num_groups_;
+  info_.num_trees = num_trees();
+  info_.num_iterations = num_trees() / trees_per_iteration_;
 }
 
 Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
@@ -294,17 +309,26 @@ Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
   const std::string name = "tree " + std::to_string(roots_.size());
   if (n == 0) return InvalidArgument(name + " is empty");
   if (group < 0 || group >= num_groups_) return InvalidArgument(name + " has a bad output group");
-  roots_.push_back(static_cast<uint32_t>(nodes_.size()));
+  const size_t root = nodes_.size();
+  roots_.push_back(static_cast<uint32_t>(root));
   groups_.push_back(group);
-  // Depth-first, children side by side: (source node, its slot in nodes_).
-  std::vector<std::pair<int64_t, size_t>> stack = {{0, nodes_.size()}};
+  // Depth-first, children side by side: (source node, its slot in nodes_, depth).
+  struct Visit {
+    int64_t id;
+    size_t slot;
+    int32_t depth;
+  };
+  std::vector<Visit> stack = {{0, root, 0}};
   nodes_.push_back({});
+  covers_.push_back(0);
   size_t visited = 0;
   while (!stack.empty()) {
-    auto [id, slot] = stack.back();
+    auto [id, slot, depth] = stack.back();
     stack.pop_back();
     if (++visited > n) return InvalidArgument(name + " has a cycle");
     const SourceNode& source = tree[id];
+    covers_[slot] = source.cover;
+    max_depth_ = std::max(max_depth_, depth);
     Node& node = nodes_[slot];
     if (source.left < 0) {
       node.value = static_cast<float>(source.leaf);
@@ -337,9 +361,27 @@ Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
     node.left = children;
     nodes_.push_back({});  // invalidates `node`
     nodes_.push_back({});
-    stack.push_back({r, children + 1});
-    stack.push_back({l, children});
+    covers_.resize(nodes_.size());
+    stack.push_back({r, children + 1, depth + 1});
+    stack.push_back({l, children, depth + 1});
   }
+  // Each node's mean output weighted by cover, in float as libxgboost's
+  // FillNodeMeanValues: children sit after their parent, so a backward sweep
+  // has them ready.
+  means_.resize(nodes_.size());
+  for (size_t slot = nodes_.size(); slot-- > root;) {
+    const Node& node = nodes_[slot];
+    if (node.feature & kLeaf) {
+      means_[slot] = node.value;
+      continue;
+    }
+    const size_t l = node.left, r = node.left + 1;
+    float mean = means_[l] * static_cast<float>(covers_[l]);
+    mean += means_[r] * static_cast<float>(covers_[r]);
+    mean /= static_cast<float>(covers_[slot]);
+    means_[slot] = mean;
+  }
+  tree_bias_.push_back(means_[root]);
   return Status::Ok();
 }
 
@@ -401,7 +443,8 @@ void WalkTogether(const Splits& s, const TreeModel::Node* (&n)[K], const float* 
 }  // namespace
 
 template <typename Acc, bool kGeneral>
-void TreeModel::AddTrees(const float* rows, int64_t num_rows, Acc* margins) const {
+void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
+                         Acc* margins) const {
   const Node* nodes = nodes_.data();
   static_assert(sizeof(Categories) == 2 * sizeof(uint32_t));
   const Splits s{nodes, bitsets_.data(), reinterpret_cast<const uint32_t*>(categories_.data())};
@@ -414,7 +457,7 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, Acc* margins) cons
     }
   };
   const int64_t width = info_.num_features;
-  size_t first = 0;
+  size_t first = first_tree;
   if (num_rows == 1) {
     // One row: trees walk four at a time (deep trees live in L2, where each
     // level waits for the last: 500 trees of depth 8, 12.2 -> 6.7 us; demo
@@ -422,14 +465,14 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, Acc* margins) cons
     constexpr size_t kTrees = 4;
     const float* row[kTrees];
     std::fill(row, row + kTrees, rows);
-    for (; first + kTrees <= roots_.size(); first += kTrees) {
+    for (; first + kTrees <= last_tree; first += kTrees) {
       const Node* n[kTrees];
       for (size_t k = 0; k < kTrees; ++k) n[k] = nodes + roots_[first + k];
       WalkTogether<kGeneral>(s, n, row);
       for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaf(n[k]);
     }
   }
-  for (size_t t = first; t < roots_.size(); ++t) {
+  for (size_t t = first; t < last_tree; ++t) {
     Acc* margin = margins + groups_[t];
     const Node* root = nodes + roots_[t];
     int64_t r = 0;
@@ -475,7 +518,7 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, Acc* margins) cons
 }
 
 // libxgboost's PredTransform, in float.
-void TreeModel::TransformRow(float* row, float* dest) const {
+void TreeModel::TransformRow(float* row, float* dest, int64_t) const {
   const int64_t groups = num_groups_;
   switch (transform_) {
     case Transform::kIdentity:
@@ -507,10 +550,10 @@ void TreeModel::TransformRow(float* row, float* dest) const {
 
 // LightGBM's GBDT::Predict after the sums: the random forest average, then the
 // objective's ConvertOutput, in double; the result cast to float.
-void TreeModel::TransformRow(double* row, float* dest) const {
+void TreeModel::TransformRow(double* row, float* dest, int64_t iterations) const {
   const int64_t groups = num_groups_;
-  if (average_over_ > 0) {
-    for (int64_t g = 0; g < groups; ++g) row[g] /= static_cast<double>(average_over_);
+  if (average_output_) {
+    for (int64_t g = 0; g < groups; ++g) row[g] /= static_cast<double>(iterations);
   }
   switch (transform_) {
     case Transform::kIdentity:
@@ -543,14 +586,42 @@ void TreeModel::TransformRow(double* row, float* dest) const {
   for (int64_t g = 0; g < groups; ++g) dest[g] = static_cast<float>(row[g]);
 }
 
+Status TreeModel::TreeRange(const PredictOptions& options, int64_t num_rows, size_t* first_tree,
+                            size_t* last_tree) const {
+  const int64_t iterations = info_.num_iterations;
+  const int64_t begin = options.iteration_begin;
+  const int64_t end = options.iteration_end == 0 ? iterations : options.iteration_end;
+  if (begin < 0 || end > iterations || begin >= end) {
+    return InvalidArgument("iteration_range [" + std::to_string(begin) + ", " +
+                           std::to_string(options.iteration_end) +
+                           ") must lie within the model's " + std::to_string(iterations) +
+                           " rounds, begin before end (end 0: all)");
+  }
+  *first_tree = static_cast<size_t>(begin * trees_per_iteration_);
+  *last_tree = static_cast<size_t>(end * trees_per_iteration_);
+  const size_t margins = options.base_margin.size();
+  if (margins == 0) return Status::Ok();
+  if (in_double_) return InvalidArgument("base_margin is XGBoost's: a LightGBM model has none");
+  if (margins != static_cast<size_t>(num_rows) * num_groups_) {
+    return InvalidArgument("base_margin has " + std::to_string(margins) + " values for " +
+                           std::to_string(num_rows) + " rows of " + std::to_string(num_groups_) +
+                           " margins each");
+  }
+  return Status::Ok();
+}
+
 template <typename Acc>
-Status TreeModel::PredictAs(const float* rows, int64_t num_rows, OutputKind kind,
+Status TreeModel::PredictAs(const float* rows, int64_t num_rows, const PredictOptions& options,
                             std::vector<float>* out) const {
+  const OutputKind kind = options.kind;
   const int64_t groups = num_groups_;
   const bool argmax = kind == OutputKind::kProbability && transform_ == Transform::kArgmax;
   if (kind == OutputKind::kMargin && transform_ == Transform::kArgmax) {
     return InvalidArgument("a multi:softmax model has no margin output; use multi:softprob");
   }
+  size_t first_tree = 0, last_tree = roots_.size();
+  if (!options.plain()) RETURN_IF_ERROR(TreeRange(options, num_rows, &first_tree, &last_tree));
+  const int64_t iterations = static_cast<int64_t>(last_tree - first_tree) / trees_per_iteration_;
   out->resize(static_cast<size_t>(num_rows * (argmax ? 1 : groups)));
   Acc margins[kBlockRows * 64];
   const int64_t block = groups <= 64 ? kBlockRows : 1;
@@ -562,11 +633,15 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, OutputKind kind
   }
   for (int64_t begin = 0; begin < num_rows; begin += block) {
     const int64_t n = std::min(block, num_rows - begin);
-    std::fill(m, m + n * groups, static_cast<Acc>(base_margin_));
-    if (general_) {
-      AddTrees<Acc, true>(rows + begin * info_.num_features, n, m);
+    if (options.base_margin.empty()) {
+      std::fill(m, m + n * groups, static_cast<Acc>(base_margin_));
     } else {
-      AddTrees<Acc, false>(rows + begin * info_.num_features, n, m);
+      std::copy_n(options.base_margin.data() + begin * groups, n * groups, m);
+    }
+    if (general_) {
+      AddTrees<Acc, true>(rows + begin * info_.num_features, n, first_tree, last_tree, m);
+    } else {
+      AddTrees<Acc, false>(rows + begin * info_.num_features, n, first_tree, last_tree, m);
     }
     for (int64_t r = 0; r < n; ++r) {
       Acc* row = m + r * groups;
@@ -574,7 +649,7 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, OutputKind kind
       if (kind == OutputKind::kMargin) {
         for (int64_t g = 0; g < groups; ++g) dest[g] = static_cast<float>(row[g]);
       } else {
-        TransformRow(row, dest);
+        TransformRow(row, dest, iterations);
       }
     }
   }
@@ -583,8 +658,213 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, OutputKind kind
 
 Status TreeModel::Predict(const float* rows, int64_t num_rows, OutputKind kind,
                           std::vector<float>* out) const {
-  return in_double_ ? PredictAs<double>(rows, num_rows, kind, out)
-                    : PredictAs<float>(rows, num_rows, kind, out);
+  return PredictWith(rows, num_rows, PredictOptions{.kind = kind}, out);
+}
+
+Status TreeModel::PredictWith(const float* rows, int64_t num_rows, const PredictOptions& options,
+                              std::vector<float>* out) const {
+  return in_double_ ? PredictAs<double>(rows, num_rows, options, out)
+                    : PredictAs<float>(rows, num_rows, options, out);
+}
+
+Status TreeModel::Leaves(const float* rows, int64_t num_rows, const PredictOptions& options,
+                         std::vector<int32_t>* out) const {
+  size_t first_tree = 0, last_tree = 0;
+  RETURN_IF_ERROR(TreeRange(options, num_rows, &first_tree, &last_tree));
+  const size_t trees = last_tree - first_tree;
+  out->resize(static_cast<size_t>(num_rows) * trees);
+  const Splits s{nodes_.data(), bitsets_.data(),
+                 reinterpret_cast<const uint32_t*>(categories_.data())};
+  for (int64_t r = 0; r < num_rows; ++r) {
+    const float* row = rows + r * info_.num_features;
+    int32_t* dest = out->data() + r * trees;
+    for (size_t t = first_tree; t < last_tree; ++t) {
+      const Node* n = nodes_.data() + roots_[t];
+      while (!IsLeaf(n)) n = Step<true>(s, n, row);
+      dest[t - first_tree] = leaves_[n->left].id;
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Path-dependent TreeSHAP (Lundberg et al., arXiv:1802.03888) as libxgboost
+// (RegTree::TreeShap, in float) and LightGBM (Tree::TreeSHAP, in double) write
+// it: the same operations in the same order, in T.
+template <typename T>
+struct PathElement {
+  int feature;
+  T zero;
+  T one;
+  T pweight;
+};
+
+template <typename T>
+void ExtendPath(PathElement<T>* path, unsigned depth, T zero, T one, int feature) {
+  path[depth] = {feature, zero, one, depth == 0 ? T(1) : T(0)};
+  for (int i = static_cast<int>(depth) - 1; i >= 0; i--) {
+    path[i + 1].pweight += one * path[i].pweight * (i + 1) / static_cast<T>(depth + 1);
+    path[i].pweight = zero * path[i].pweight * (depth - i) / static_cast<T>(depth + 1);
+  }
+}
+
+template <typename T>
+void UnwindPath(PathElement<T>* path, unsigned depth, unsigned path_index) {
+  const T one = path[path_index].one;
+  const T zero = path[path_index].zero;
+  T next_one_portion = path[depth].pweight;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+    if (one != 0) {
+      const T tmp = path[i].pweight;
+      path[i].pweight = next_one_portion * (depth + 1) / static_cast<T>((i + 1) * one);
+      next_one_portion = tmp - path[i].pweight * zero * (depth - i) / static_cast<T>(depth + 1);
+    } else {
+      path[i].pweight = (path[i].pweight * (depth + 1)) / static_cast<T>(zero * (depth - i));
+    }
+  }
+  for (unsigned i = path_index; i < depth; ++i) {
+    path[i].feature = path[i + 1].feature;
+    path[i].zero = path[i + 1].zero;
+    path[i].one = path[i + 1].one;
+  }
+}
+
+template <typename T>
+T UnwoundPathSum(const PathElement<T>* path, unsigned depth, unsigned path_index) {
+  const T one = path[path_index].one;
+  const T zero = path[path_index].zero;
+  T next_one_portion = path[depth].pweight;
+  T total = 0;
+  for (int i = static_cast<int>(depth) - 1; i >= 0; --i) {
+    if (one != 0) {
+      const T tmp = next_one_portion * (depth + 1) / static_cast<T>((i + 1) * one);
+      total += tmp;
+      next_one_portion = path[i].pweight - tmp * zero * ((depth - i) / static_cast<T>(depth + 1));
+    } else if (zero != 0) {
+      total += (path[i].pweight / zero) / ((depth - i) / static_cast<T>(depth + 1));
+    }
+  }
+  return total;
+}
+
+template <typename T>
+struct Shap {
+  const Splits& s;
+  const std::vector<double>& covers;
+  const TreeModel::Leaf* leaves;
+  const float* row;
+  T* phi;
+
+  void Recurse(const TreeModel::Node* n, unsigned depth, PathElement<T>* parent_path, T zero, T one,
+               int feature) const {
+    PathElement<T>* path = parent_path + depth + 1;
+    std::copy(parent_path, parent_path + depth + 1, path);
+    ExtendPath(path, depth, zero, one, feature);
+    if (IsLeaf(n)) {
+      // The leaf's output: the node's float for XGBoost, the double for LightGBM.
+      T value;
+      if constexpr (std::is_same_v<T, float>) {
+        value = n->value;
+      } else {
+        value = leaves[n->left].value;
+      }
+      for (unsigned i = 1; i <= depth; ++i) {
+        const T w = UnwoundPathSum(path, depth, i);
+        const PathElement<T>& el = path[i];
+        phi[el.feature] += w * (el.one - el.zero) * value;
+      }
+      return;
+    }
+    const TreeModel::Node* hot = Step<true>(s, n, row);
+    const TreeModel::Node* left = s.nodes + n->left;
+    const TreeModel::Node* cold = hot == left ? left + 1 : left;
+    const T w = static_cast<T>(covers[n - s.nodes]);
+    const T hot_zero = static_cast<T>(covers[hot - s.nodes]) / w;
+    const T cold_zero = static_cast<T>(covers[cold - s.nodes]) / w;
+    T incoming_zero = 1, incoming_one = 1;
+    const int split = static_cast<int>(n->feature & kFeatureMask);
+    // A feature split on before is unwound, to be redone here.
+    unsigned path_index = 0;
+    for (; path_index <= depth; ++path_index) {
+      if (path[path_index].feature == split) break;
+    }
+    if (path_index != depth + 1) {
+      incoming_zero = path[path_index].zero;
+      incoming_one = path[path_index].one;
+      UnwindPath(path, depth, path_index);
+      depth -= 1;
+    }
+    Recurse(hot, depth + 1, path, hot_zero * incoming_zero, incoming_one, split);
+    Recurse(cold, depth + 1, path, cold_zero * incoming_zero, 0, split);
+  }
+};
+
+}  // namespace
+
+template <typename T>
+void TreeModel::ContributionsOfRow(const float* row, size_t first_tree, size_t last_tree,
+                                   const float* base_margin, T* phi) const {
+  const int64_t width = info_.num_features + 1;
+  const Splits s{nodes_.data(), bitsets_.data(),
+                 reinterpret_cast<const uint32_t*>(categories_.data())};
+  Shap<T> shap{s, covers_, leaves_.data(), row, nullptr};
+  const size_t levels = static_cast<size_t>(max_depth_) + 2;
+  std::vector<PathElement<T>> paths((levels + 1) * (levels + 2) / 2);
+  std::vector<T> tree_phi(width);
+  std::fill(phi, phi + num_groups_ * width, T(0));
+  for (size_t t = first_tree; t < last_tree; ++t) {
+    T* group_phi = phi + groups_[t] * width;
+    if constexpr (std::is_same_v<T, float>) {
+      // libxgboost: each tree into a zeroed buffer, its mean output as bias,
+      // then added to the row's.
+      std::fill(tree_phi.begin(), tree_phi.end(), T(0));
+      tree_phi[width - 1] += static_cast<T>(tree_bias_[t]);
+      shap.phi = tree_phi.data();
+      shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
+      for (int64_t c = 0; c < width; ++c) group_phi[c] += tree_phi[c];
+    } else {
+      // LightGBM: straight into the row's, the tree's expected value first.
+      group_phi[width - 1] += tree_bias_[t];
+      if (IsLeaf(nodes_.data() + roots_[t])) continue;
+      shap.phi = group_phi;
+      shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
+    }
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    for (int32_t g = 0; g < num_groups_; ++g) {
+      phi[g * width + width - 1] += base_margin ? base_margin[g] : base_margin_;
+    }
+  }
+}
+
+Status TreeModel::Contributions(const float* rows, int64_t num_rows, const PredictOptions& options,
+                                std::vector<float>* out) const {
+  size_t first_tree = 0, last_tree = 0;
+  RETURN_IF_ERROR(TreeRange(options, num_rows, &first_tree, &last_tree));
+  for (uint32_t root : roots_) {
+    if (!(covers_[root] > 0)) {
+      return Unimplemented(
+          "contributions: the model file has no node covers (XGBoost's "
+          "sum_hessian, LightGBM's counts)");
+    }
+  }
+  const int64_t width = (info_.num_features + 1) * num_groups_;
+  out->resize(static_cast<size_t>(num_rows * width));
+  std::vector<double> phi(in_double_ ? width : 0);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    const float* row = rows + r * info_.num_features;
+    float* dest = out->data() + r * width;
+    if (in_double_) {
+      ContributionsOfRow<double>(row, first_tree, last_tree, nullptr, phi.data());
+      for (int64_t c = 0; c < width; ++c) dest[c] = static_cast<float>(phi[c]);
+    } else {
+      const float* margin =
+          options.base_margin.empty() ? nullptr : options.base_margin.data() + r * num_groups_;
+      ContributionsOfRow<float>(row, first_tree, last_tree, margin, dest);
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace inferd::model

@@ -59,6 +59,18 @@ class TreeModel final : public Model {
   const ModelInfo& info() const override { return info_; }
   Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
                  std::vector<float>* out) const override;
+  // Every option: base_margin (XGBoost models only: LightGBM has none) and the
+  // iteration range (LightGBM's random forests average over the rounds used).
+  // InvalidArgument for a range outside the model's rounds or a base_margin
+  // that is not one value per row (or per row and group).
+  Status PredictWith(const float* rows, int64_t num_rows, const PredictOptions& options,
+                     std::vector<float>* out) const override;
+  // XGBoost's in float, LightGBM's in double (cast to float at the end), with
+  // the same operations in the same order as each library.
+  Status Contributions(const float* rows, int64_t num_rows, const PredictOptions& options,
+                       std::vector<float>* out) const override;
+  Status Leaves(const float* rows, int64_t num_rows, const PredictOptions& options,
+                std::vector<int32_t>* out) const override;
 
   // Features a model may have (the node's feature bits).
   static constexpr int64_t kMaxFeatures = int64_t{1} << 28;
@@ -82,6 +94,11 @@ class TreeModel final : public Model {
                        // 31 missing goes left
     uint32_t left;
   };
+  // A leaf's exact output and its id in the source format.
+  struct Leaf {
+    double value;
+    int32_t id;
+  };
 
  private:
   // A tree as a source format describes it, before layout: node 0 is the root;
@@ -95,10 +112,8 @@ class TreeModel final : public Model {
     std::vector<uint32_t> categories;  // kCategorical: bitset of the categories going left
     double leaf = 0;                   // a leaf's output
     int32_t leaf_id = 0;               // a leaf's id in the source format
-  };
-  struct Leaf {
-    double value;
-    int32_t id;
+    double cover = 0;  // the training weight through the node (XGBoost's sum_hessian,
+                       // LightGBM's data count): TreeSHAP's proportions
   };
   struct Categories {
     uint32_t offset;  // into bitsets_
@@ -114,14 +129,27 @@ class TreeModel final : public Model {
   // (Acc = float), in double for LightGBM.
   // Decides how batches walk, once every tree is added.
   void FinishLayout();
+  // Adds the output of trees [first_tree, last_tree) to `margins` (num_rows x
+  // num_groups_), in tree order for each row, as the source library does: in
+  // float for XGBoost (Acc = float), in double for LightGBM.
   template <typename Acc, bool kGeneral>
-  void AddTrees(const float* rows, int64_t num_rows, Acc* margins) const;
+  void AddTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
+                Acc* margins) const;
   template <typename Acc>
-  Status PredictAs(const float* rows, int64_t num_rows, OutputKind kind,
+  Status PredictAs(const float* rows, int64_t num_rows, const PredictOptions& options,
                    std::vector<float>* out) const;
-  // The transformed outputs of one row's margins.
-  void TransformRow(float* margins, float* dest) const;
-  void TransformRow(double* margins, float* dest) const;
+  // The trees of the options' iteration range, and checks of its base_margin.
+  Status TreeRange(const PredictOptions& options, int64_t num_rows, size_t* first_tree,
+                   size_t* last_tree) const;
+  // The transformed outputs of one row's margins (`iterations`: the rounds
+  // summed, which LightGBM's random forests average over).
+  void TransformRow(float* margins, float* dest, int64_t iterations) const;
+  void TransformRow(double* margins, float* dest, int64_t iterations) const;
+  // One row's contributions, num_groups_ x (features + 1), in T (float for
+  // XGBoost, double for LightGBM).
+  template <typename T>
+  void ContributionsOfRow(const float* row, size_t first_tree, size_t last_tree,
+                          const float* base_margin, T* phi) const;
 
   ModelInfo info_;
   Transform transform_ = Transform::kIdentity;
@@ -130,14 +158,20 @@ class TreeModel final : public Model {
   bool in_double_ = false;       // LightGBM: leaves, sums and transforms in double
   bool general_ = false;         // some nodes are special (zero-as-missing, categorical)
   double sigmoid_ = 1;           // LightGBM's sigmoid parameter
-  int64_t average_over_ = 0;     // LightGBM average_output: transformed outputs are
-                                 // averaged over this many iterations (0: summed)
+  bool average_output_ = false;  // LightGBM random forest: outputs averaged over the rounds
+  int64_t trees_per_iteration_ = 1;
   std::vector<Node> nodes_;      // every tree, depth-first, one after another
   std::vector<uint32_t> roots_;  // index of each tree's root in nodes_
   std::vector<int32_t> groups_;  // output group (class) of each tree
   std::vector<Leaf> leaves_;     // every leaf's exact output and source id
   std::vector<Categories> categories_;
   std::vector<uint32_t> bitsets_;
+  // TreeSHAP's: each node's cover and (XGBoost) mean output, by node index;
+  // each tree's expected output; the deepest tree's depth.
+  std::vector<double> covers_;
+  std::vector<float> means_;
+  std::vector<double> tree_bias_;
+  int32_t max_depth_ = 0;
   bool lockstep_rows_ = false;   // batches walk eight rows in lockstep (large models)
 };
 

@@ -172,6 +172,109 @@ void ExpectParity(const XgboostModel& reference, const std::vector<float>& rows,
               want.size(), static_cast<long long>(n), static_cast<long long>(differ), largest);
 }
 
+// libxgboost's own prediction of `type` (0 value, 1 margin, 2 contributions,
+// 6 leaf) over `rows` for the model in `json`, with an optional base margin and
+// iteration range.
+std::vector<float> LibxgboostPredict(const std::string& json, const std::vector<float>& rows,
+                                     int64_t cols, int type,
+                                     const std::vector<float>& base_margin = {}, int64_t begin = 0,
+                                     int64_t end = 0) {
+  BoosterHandle booster;
+  EXPECT_EQ(XGBoosterCreate(nullptr, 0, &booster), 0);
+  EXPECT_EQ(XGBoosterLoadModelFromBuffer(booster, json.data(), json.size()), 0)
+      << XGBGetLastError();
+  EXPECT_EQ(XGBoosterSetParam(booster, "nthread", "1"), 0);
+  DMatrixHandle dm;
+  const int64_t n = static_cast<int64_t>(rows.size()) / cols;
+  EXPECT_EQ(XGDMatrixCreateFromMat(rows.data(), n, cols, kNaN, &dm), 0);
+  if (!base_margin.empty()) {
+    EXPECT_EQ(XGDMatrixSetFloatInfo(dm, "base_margin", base_margin.data(), base_margin.size()), 0);
+  }
+  const std::string config =
+      "{\"type\": " + std::to_string(type) +
+      ", \"training\": false, \"iteration_begin\": " + std::to_string(begin) +
+      ", \"iteration_end\": " + std::to_string(end) + ", \"strict_shape\": false}";
+  const bst_ulong* shape;
+  bst_ulong dims;
+  const float* result;
+  EXPECT_EQ(XGBoosterPredictFromDMatrix(booster, dm, config.c_str(), &shape, &dims, &result), 0)
+      << XGBGetLastError();
+  bst_ulong size = 1;
+  for (bst_ulong d = 0; d < dims; ++d) size *= shape[d];
+  std::vector<float> out(result, result + size);
+  XGDMatrixFree(dm);
+  XGBoosterFree(booster);
+  return out;
+}
+
+// Contributions (TreeSHAP), leaf indices, base_margin and iteration ranges of
+// the native engine against libxgboost's pred_contribs, pred_leaf, base_margin
+// and iteration_range over the same rows.
+void ExpectOutputParity(const XgboostModel& reference, const std::vector<float>& all_rows) {
+  const std::string json = *reference.SaveJson();
+  auto native = TreeModel::FromXgboostJson(json, reference.info());
+  ASSERT_TRUE(native.ok()) << native.status().ToString();
+  const ModelInfo& info = (*native)->info();
+  const int64_t cols = info.num_features;
+  // TreeSHAP is per row and slow in libxgboost: 600 rows are enough (60 on
+  // large models). A DMatrix refuses infinities: they become the largest floats.
+  const int64_t n = std::min<int64_t>(static_cast<int64_t>(all_rows.size()) / cols,
+                                      info.num_trees > 200 ? 60 : 600);
+  std::vector<float> rows(all_rows.begin(), all_rows.begin() + n * cols);
+  for (float& v : rows) {
+    if (std::isinf(v)) v = std::copysign(std::numeric_limits<float>::max(), v);
+  }
+
+  std::vector<float> want = LibxgboostPredict(json, rows, cols, 2), got;
+  ASSERT_TRUE((*native)->Contributions(rows.data(), n, {}, &got).ok());
+  ASSERT_EQ(want.size(), got.size());
+  int64_t differ = 0;
+  double largest = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (std::bit_cast<uint32_t>(want[i]) != std::bit_cast<uint32_t>(got[i])) ++differ;
+    largest = std::max(largest, std::abs(double(want[i]) - double(got[i])));
+  }
+  EXPECT_LE(largest, 1e-5) << differ << " of " << want.size() << " contributions differ";
+  std::printf("contributions: %zu values from %lld rows, %lld differ, largest difference %g\n",
+              want.size(), static_cast<long long>(n), static_cast<long long>(differ), largest);
+
+  std::vector<int32_t> leaves;
+  ASSERT_TRUE((*native)->Leaves(rows.data(), n, {}, &leaves).ok());
+  want = LibxgboostPredict(json, rows, cols, 6);
+  ASSERT_EQ(want.size(), leaves.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(static_cast<int32_t>(want[i]), leaves[i]) << "leaf " << i;
+  }
+
+  // base_margin: one value per row and group, replacing the base score.
+  std::vector<float> margins(n * info.num_groups);
+  for (size_t i = 0; i < margins.size(); ++i) margins[i] = 0.25f * float(i % 7) - 0.5f;
+  const bool softmax = info.objective == "multi:softmax";  // has no margin output
+  PredictOptions with_margin{.kind = softmax ? OutputKind::kProbability : OutputKind::kMargin,
+                             .base_margin = margins};
+  ASSERT_TRUE((*native)->PredictWith(rows.data(), n, with_margin, &got).ok());
+  EXPECT_EQ(got, LibxgboostPredict(json, rows, cols, softmax ? 0 : 1, margins));
+  ASSERT_TRUE((*native)->Contributions(rows.data(), n, with_margin, &got).ok());
+  want = LibxgboostPredict(json, rows, cols, 2, margins);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(want[i], got[i], 1e-5) << i;
+
+  // An iteration range, transformed as the model does.
+  if (info.num_iterations >= 4) {
+    const int64_t begin = 1, end = info.num_iterations - 1;
+    PredictOptions range{.iteration_begin = begin, .iteration_end = end};
+    ASSERT_TRUE((*native)->PredictWith(rows.data(), n, range, &got).ok());
+    EXPECT_EQ(got, LibxgboostPredict(json, rows, cols, 0, {}, begin, end));
+    range.iteration_begin = 0;
+    ASSERT_TRUE((*native)->Leaves(rows.data(), n, range, &leaves).ok());
+    EXPECT_EQ(leaves.size(), static_cast<size_t>(n * end * (info.num_trees / info.num_iterations)));
+  }
+  PredictOptions bad{.iteration_begin = 3, .iteration_end = 2};
+  EXPECT_EQ((*native)->PredictWith(rows.data(), n, bad, &got).code(), StatusCode::kInvalidArgument);
+  PredictOptions short_margin{.base_margin = std::span<const float>(margins).first(1)};
+  EXPECT_EQ((*native)->PredictWith(rows.data(), n, short_margin, &got).code(),
+            StatusCode::kInvalidArgument);
+}
+
 struct Case {
   std::string name, data;
   std::vector<std::pair<std::string, std::string>> params;
@@ -190,6 +293,7 @@ TEST_P(ParityTest, NativeEqualsLibxgboostBitForBit) {
   if (reference->info().objective != "multi:softmax") {
     ExpectParity(*reference, rows, OutputKind::kMargin);
   }
+  ExpectOutputParity(*reference, rows);
 }
 
 INSTANTIATE_TEST_SUITE_P(

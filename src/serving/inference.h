@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/model.h"
 #include "monitor/server_metrics.h"
 
 namespace inferd::serving {
@@ -44,6 +45,13 @@ struct InferInput {
   size_t count() const { return view ? view_count : data.size(); }
 };
 
+// Outputs a request may ask for besides the model's own (named in its
+// config): feature contributions, FP32 [rows, features + 1] ([rows, classes,
+// features + 1] for multi-class models), the bias last; and the leaf index per
+// tree, INT32 [rows, trees].
+inline constexpr char kContributionsOutput[] = "contributions";
+inline constexpr char kLeavesOutput[] = "leaves";
+
 struct RequestedOutput {
   std::string name;
   bool binary = false;  // REST V2: the binary tensor extension; gRPC: raw_output_contents
@@ -54,15 +62,23 @@ struct InferRequest {
   std::string model_version;  // "" = the model's default version
   std::string id;             // echoed in the response
   std::vector<InferInput> inputs;
-  std::vector<RequestedOutput> outputs;  // empty: every output
+  std::vector<RequestedOutput> outputs;  // empty: the model's own output
   bool binary_data_output = false;       // default for outputs not requested by name
+  // Request parameters (model::PredictOptions):
+  std::optional<model::OutputKind> output_kind;  // unset: the model config's
+  std::vector<float> base_margin;  // XGBoost's, one per row (per row and class); empty: none
+  int64_t iteration_begin = 0;     // boosting rounds [begin, end) to use; end 0: all
+  int64_t iteration_end = 0;
 };
 
 struct OutputTensor {
   std::string name;
   std::vector<int64_t> shape;
-  size_t offset = 0;  // into InferResponse::values; product(shape) FP32 values
+  // product(shape) values from `offset` into InferResponse::values (FP32) or
+  // InferResponse::int_values (INT32), as `datatype` says.
+  size_t offset = 0;
   bool binary = false;
+  std::string datatype = "FP32";
   const float* data(const std::vector<float>& values) const { return values.data() + offset; }
 };
 
@@ -71,10 +87,14 @@ struct InferResponse {
   int64_t model_version = 0;
   std::string id;             // the request's
   std::string prediction_id;  // under which the prediction log and feedback know it
-  std::vector<float> values;  // every output's values, back to back
+  std::vector<float> values;  // every FP32 output's values, back to back
+  std::vector<int32_t> int_values;  // every INT32 output's
   std::vector<OutputTensor> outputs;
-  // The output's values; `output` is one of `outputs`.
+  // The output's values; `output` is one of `outputs`, of its datatype.
   const float* data(const OutputTensor& output) const { return output.data(values); }
+  const int32_t* int_data(const OutputTensor& output) const {
+    return int_values.data() + output.offset;
+  }
 };
 
 struct TensorMetadata {
@@ -90,8 +110,9 @@ struct ModelMetadata {
   std::string platform;  // the model format, as Triton's FIL backend names it: "xgboost",
                          // "lightgbm"
   std::vector<TensorMetadata> inputs;
+  // The model's output, then (native runtime) contributions and leaves.
   std::vector<TensorMetadata> outputs;
-  // Extra facts: version, objective, runtime, output_kind, max_batch_size.
+  // Extra facts: version, objective, runtime, output_kind, iterations.
   std::vector<std::pair<std::string, std::string>> parameters;
   int64_t max_batch_size = 0;
   std::vector<std::string> feature_names;

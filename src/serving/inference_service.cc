@@ -92,23 +92,79 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
   response.model_name = s.name;
   response.model_version = s.version;
   response.id = request.id;
-  std::vector<int64_t> shape = {rows};
-  if (info.num_outputs > 1) shape.push_back(info.num_outputs);
-  if (request.outputs.empty()) {
-    response.outputs.push_back({s.config.output_name, shape, 0, request.binary_data_output});
-  }
-  for (const RequestedOutput& requested : request.outputs) {
-    if (requested.name != s.config.output_name) {
-      return Reject(s, InvalidArgument("unknown output '" + requested.name + "': model '" +
-                                       s.name + "' has '" + s.config.output_name + "'"));
+  // The outputs, in the order asked for: the model's own (all when none is
+  // named), contributions, leaves.
+  std::vector<RequestedOutput> wanted = request.outputs;
+  if (wanted.empty()) wanted.push_back({s.config.output_name, request.binary_data_output});
+  bool per_tree = false;
+  for (const RequestedOutput& requested : wanted) {
+    if (requested.name == kContributionsOutput || requested.name == kLeavesOutput) {
+      per_tree = true;
+    } else if (requested.name != s.config.output_name) {
+      return Reject(s, InvalidArgument("unknown output '" + requested.name + "': model '" + s.name +
+                                       "' has '" + s.config.output_name + "', '" +
+                                       kContributionsOutput + "' and '" + kLeavesOutput + "'"));
     }
-    response.outputs.push_back({requested.name, shape, 0, requested.binary});
   }
+  if (per_tree && info.num_trees == 0) {
+    return Reject(s, InvalidArgument("outputs '" + std::string(kContributionsOutput) + "' and '" +
+                                     kLeavesOutput + "' need the native runtime; model '" + s.name +
+                                     "' runs on " + info.runtime));
+  }
+  const model::PredictOptions options{.kind = request.output_kind.value_or(s.config.output_kind),
+                                      .base_margin = request.base_margin,
+                                      .iteration_begin = request.iteration_begin,
+                                      .iteration_end = request.iteration_end};
 
   const auto compute_start = SteadyClock::now();
   int64_t executions = 0;
-  if (Status st = s.Predict(input.values(), rows, &response.values, &executions); !st.ok()) {
+  std::vector<float> prediction;
+  if (Status st = s.Predict(input.values(), rows, options, &prediction, &executions); !st.ok()) {
     return Reject(s, std::move(st));
+  }
+  std::vector<float> contributions;
+  std::vector<int32_t> leaves;
+  for (const RequestedOutput& requested : wanted) {
+    OutputTensor output{.name = requested.name, .shape = {rows}, .binary = requested.binary};
+    if (requested.name == kContributionsOutput) {
+      if (contributions.empty()) {
+        if (Status st = s.model->Contributions(input.values(), rows, options, &contributions);
+            !st.ok()) {
+          return Reject(s, std::move(st));
+        }
+      }
+      if (info.num_groups > 1) output.shape.push_back(info.num_groups);
+      output.shape.push_back(info.num_features + 1);
+      output.offset = response.values.size();
+      response.values.insert(response.values.end(), contributions.begin(), contributions.end());
+    } else if (requested.name == kLeavesOutput) {
+      if (leaves.empty()) {
+        if (Status st = s.model->Leaves(input.values(), rows, options, &leaves); !st.ok()) {
+          return Reject(s, std::move(st));
+        }
+      }
+      output.datatype = "INT32";
+      output.shape.push_back(rows == 0 ? 0 : static_cast<int64_t>(leaves.size()) / rows);
+      output.offset = response.int_values.size();
+      response.int_values.insert(response.int_values.end(), leaves.begin(), leaves.end());
+    } else {
+      if (prediction.size() > static_cast<size_t>(rows)) {
+        output.shape.push_back(static_cast<int64_t>(prediction.size()) /
+                               std::max<int64_t>(rows, 1));
+      }
+      output.offset = response.values.size();
+      response.values.insert(response.values.end(), prediction.begin(), prediction.end());
+    }
+    response.outputs.push_back(std::move(output));
+  }
+  // What is recorded (drift, feedback, the log) is the configured output, as
+  // every other request records it.
+  if (options.kind != s.config.output_kind) {
+    model::PredictOptions configured = options;
+    configured.kind = s.config.output_kind;
+    if (Status st = s.model->PredictWith(input.values(), rows, configured, &prediction); !st.ok()) {
+      return Reject(s, std::move(st));
+    }
   }
   const auto end = SteadyClock::now();
   const int64_t latency_us = MicrosecondsBetween(start, end);
@@ -117,7 +173,7 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
                                       latency_us, MicrosecondsBetween(compute_start, end),
                                       executions);
   }
-  response.prediction_id = Record(s, input.values(), rows, response.values, latency_us);
+  response.prediction_id = Record(s, input.values(), rows, prediction, latency_us);
   return response;
 }
 
@@ -181,6 +237,13 @@ StatusOr<ModelMetadata> InferenceService::Metadata(std::string_view model,
   TensorMetadata output{s.config.output_name, "FP32", {-1}};
   if (info.num_outputs > 1) output.shape.push_back(info.num_outputs);
   m.outputs.push_back(std::move(output));
+  if (info.num_trees > 0) {
+    TensorMetadata contributions{kContributionsOutput, "FP32", {-1}};
+    if (info.num_groups > 1) contributions.shape.push_back(info.num_groups);
+    contributions.shape.push_back(info.num_features + 1);
+    m.outputs.push_back(std::move(contributions));
+    m.outputs.push_back({kLeavesOutput, "INT32", {-1, info.num_trees}});
+  }
   m.parameters = {
       {"version", std::to_string(s.version)},
       {"objective", info.objective},
@@ -188,6 +251,9 @@ StatusOr<ModelMetadata> InferenceService::Metadata(std::string_view model,
       {"output_kind",
        s.config.output_kind == model::OutputKind::kMargin ? "margin" : "probability"},
   };
+  if (info.num_iterations > 0) {
+    m.parameters.emplace_back("iterations", std::to_string(info.num_iterations));
+  }
   m.max_batch_size = s.max_batch_size;
   m.feature_names = s.feature_names;
   return m;

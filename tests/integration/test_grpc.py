@@ -79,7 +79,10 @@ def test_health_and_metadata(client, server):
     for key in ("name", "versions", "platform"):
         assert model[key] == rest_model[key]
     assert model["inputs"] == [{"name": "input__0", "datatype": "FP32", "shape": ["-1", "30"]}]
-    assert model["outputs"] == [{"name": "output__0", "datatype": "FP32", "shape": ["-1"]}]
+    assert model["outputs"] == [
+        {"name": "output__0", "datatype": "FP32", "shape": ["-1"]},
+        {"name": "contributions", "datatype": "FP32", "shape": ["-1", "31"]},
+        {"name": "leaves", "datatype": "INT32", "shape": ["-1", "100"]}]
     assert client.get_model_metadata("iris", as_json=True)["outputs"][0]["shape"] == ["-1", "3"]
 
 

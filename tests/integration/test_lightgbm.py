@@ -150,18 +150,28 @@ def edge_rows(x, booster, seed):
     return out
 
 
-def infer_binary(url, model, rows):
-    """One V2 request with the binary tensor extension (NaN and inf travel as they are)."""
+def infer_binary(url, model, rows, outputs=("output__0",), parameters=None):
+    """One V2 request with the binary tensor extension (NaN and inf travel as they are);
+    returns the outputs' arrays (one array when one output is asked for)."""
     rows = np.ascontiguousarray(rows, dtype=np.float32)
     header = json.dumps({
         "inputs": [{"name": "input__0", "shape": list(rows.shape), "datatype": "FP32",
                     "parameters": {"binary_data_size": rows.nbytes}}],
-        "outputs": [{"name": "output__0", "parameters": {"binary_data": True}}]}).encode()
+        "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
+        "parameters": parameters or {}}).encode()
     reply = requests.post(f"{url}/v2/models/{model}/infer", data=header + rows.tobytes(),
                           headers={"Inference-Header-Content-Length": str(len(header))})
     assert reply.status_code == 200, reply.text
     n = int(reply.headers["Inference-Header-Content-Length"])
-    return np.frombuffer(reply.content[n:], dtype=np.float32)
+    described = json.loads(reply.content[:n])["outputs"]
+    arrays, offset = [], n
+    for output in described:
+        size = output["parameters"]["binary_data_size"]
+        dtype = np.int32 if output["datatype"] == "INT32" else np.float32
+        arrays.append(np.frombuffer(reply.content[offset:offset + size], dtype=dtype)
+                      .reshape(output["shape"]))
+        offset += size
+    return arrays[0].ravel() if len(arrays) == 1 else arrays
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +268,36 @@ def test_the_models_cover_every_kind_of_split(lightgbm_server):
                     kinds.add("categorical" if categorical else (missing, left))
     assert {"categorical", (0, True), (1, True), (1, False), (2, True), (2, False)} <= kinds
     assert averaged
+
+
+@pytest.mark.parametrize("name", ["binary", "multiclass", "random_forest", "zero_as_missing",
+                                  "many_categories", "poisson", "dart"])
+def test_contributions_and_leaves_equal_lightgbm(lightgbm_server, name):
+    """TreeSHAP against LightGBM's pred_contrib (to 1e-5; LightGBM computes in double and so
+    does the engine), leaf indices against pred_leaf, iteration ranges against
+    start_iteration / num_iteration."""
+    server, x, boosters, _ = lightgbm_server
+    booster = boosters[name]
+    rows = np.concatenate([x[:300], edge_rows(x, booster, seed=9)[:700]])
+    contributions, leaves = infer_binary(server.url, name, rows, ("contributions", "leaves"))
+    want = booster.predict(rows, pred_contrib=True)
+    groups = booster.num_model_per_iteration()
+    assert contributions.shape == ((len(rows), FEATURES + 1) if groups == 1
+                                   else (len(rows), groups, FEATURES + 1))
+    np.testing.assert_allclose(contributions.reshape(want.shape), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(leaves, booster.predict(rows, pred_leaf=True))
+    iterations = booster.num_trees() // groups
+    begin, end = 2, iterations - 3
+    got = infer_binary(server.url, name, rows, parameters={"iteration_range": [begin, end]})
+    want = np.float32(booster.predict(rows, start_iteration=begin, num_iteration=end - begin))
+    np.testing.assert_array_equal(got, want.ravel())
+    got = infer_binary(server.url, name, rows, parameters={"output_kind": "margin"})
+    np.testing.assert_array_equal(got, np.float32(booster.predict(rows, raw_score=True)).ravel())
+
+
+def test_base_margin_is_refused_for_lightgbm(lightgbm_server):
+    server, x, _, _ = lightgbm_server
+    r = requests.post(f"{server.url}/v2/models/binary/infer", json={
+        "inputs": [{"name": "input__0", "shape": [1, FEATURES], "datatype": "FP32",
+                    "data": [0.5] * FEATURES}], "parameters": {"base_margin": [0.1]}})
+    assert r.status_code == 400 and "LightGBM model has none" in r.json()["error"]

@@ -25,7 +25,9 @@ def test_model_metadata_uses_triton_fil_names(server):
     assert meta["name"] == "breast_cancer"
     assert meta["versions"] == ["1"]
     assert meta["inputs"] == [{"name": "input__0", "datatype": "FP32", "shape": [-1, 30]}]
-    assert meta["outputs"] == [{"name": "output__0", "datatype": "FP32", "shape": [-1]}]
+    assert meta["outputs"] == [{"name": "output__0", "datatype": "FP32", "shape": [-1]},
+                               {"name": "contributions", "datatype": "FP32", "shape": [-1, 31]},
+                               {"name": "leaves", "datatype": "INT32", "shape": [-1, 100]}]
     iris = requests.get(server.url + "/v2/models/iris/versions/1").json()
     assert iris["outputs"][0]["shape"] == [-1, 3]
     assert requests.get(server.url + "/v2/models/iris/ready").json() == {"name": "iris", "ready": True}
