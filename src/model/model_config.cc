@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace inferd::model {
@@ -103,6 +104,12 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
       }
       config.runtime = s == "native" ? Runtime::kNative
                        : s == "xgboost" ? Runtime::kXgboost : Runtime::kAuto;
+    } else if (key == "missing_value") {
+      double v = 0;
+      if (value.get(v) != simdjson::SUCCESS || !std::isfinite(v)) {
+        return KeyError(key, "must be a finite number");
+      }
+      config.missing_value = static_cast<float>(v);
     } else if (key == "format") {
       auto format =
           value.get(s) == simdjson::SUCCESS ? ParseFormatName(s) : InvalidArgument("not a string");
@@ -117,7 +124,7 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
       return KeyError(key,
                       "is not a known key (input_name, output_name, output_kind, "
                       "feature_names, max_batch_size, reference_dataset, runtime, "
-                      "format, dynamic_batching)");
+                      "format, missing_value, dynamic_batching)");
     }
   }
   return config;

@@ -10,6 +10,7 @@
 //     "runtime": "auto",                 // "native", "xgboost" (libxgboost); see runtime.h
 //     "format": "lightgbm",              // the version files' format (model_format.h);
 //                                        // unset: each file's name says it
+//     "missing_value": -999,             // inputs equal to it are missing, as NaN is
 //     "dynamic_batching": {              // off unless present (batcher.h)
 //       "max_queue_delay_microseconds": 100,
 //       "preferred_batch_size": 64       // rows; a number or Triton's list (its largest)
@@ -54,6 +55,7 @@ struct ModelConfig {
   std::string reference_dataset;  // NAME[@VERSION]; empty: the registry's lineage
   Runtime runtime = Runtime::kAuto;
   std::optional<ModelFormat> format;  // declared; unset: by file name
+  std::optional<float> missing_value;  // also missing, besides NaN (e.g. -999 or 0)
   DynamicBatching batching;
 };
 

@@ -23,6 +23,10 @@ TEST(ModelConfigTest, ReadsEveryKey) {
   EXPECT_EQ(config->output_kind, OutputKind::kMargin);
   EXPECT_EQ(config->feature_names, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(config->max_batch_size, 8);
+  config = ParseModelConfig(R"({"missing_value": -999, "format": "lightgbm"})");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->missing_value, -999.0f);
+  EXPECT_EQ(config->format, ModelFormat::kLightgbm);
 }
 
 TEST(ModelConfigTest, ErrorsNameTheKey) {
@@ -36,6 +40,8 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
       {R"({"max_batch_size": -1})", "\"max_batch_size\""},
       {R"({"feature_names": [1]})", "\"feature_names\""},
       {R"({"max_batch": 3})", "\"max_batch\" is not a known key"},
+      {R"({"missing_value": "NaN"})", "\"missing_value\" must be a finite number"},
+      {R"({"format": "onnx"})", "\"format\" must be"},
   };
   for (const auto& c : cases) {
     auto config = ParseModelConfig(c.json);

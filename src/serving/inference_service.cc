@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "common/clock.h"
 
@@ -116,10 +117,22 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
                                       .iteration_begin = request.iteration_begin,
                                       .iteration_end = request.iteration_end};
 
+  // A model whose config declares a missing value other than NaN sees NaN there.
+  const float* values = input.values();
+  std::vector<float> with_nan;
+  if (s.config.missing_value) {
+    const float missing = *s.config.missing_value;
+    with_nan.assign(values, values + input.count());
+    for (float& v : with_nan) {
+      if (v == missing) v = std::numeric_limits<float>::quiet_NaN();
+    }
+    values = with_nan.data();
+  }
+
   const auto compute_start = SteadyClock::now();
   int64_t executions = 0;
   std::vector<float> prediction;
-  if (Status st = s.Predict(input.values(), rows, options, &prediction, &executions); !st.ok()) {
+  if (Status st = s.Predict(values, rows, options, &prediction, &executions); !st.ok()) {
     return Reject(s, std::move(st));
   }
   std::vector<float> contributions;
@@ -128,8 +141,7 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
     OutputTensor output{.name = requested.name, .shape = {rows}, .binary = requested.binary};
     if (requested.name == kContributionsOutput) {
       if (contributions.empty()) {
-        if (Status st = s.model->Contributions(input.values(), rows, options, &contributions);
-            !st.ok()) {
+        if (Status st = s.model->Contributions(values, rows, options, &contributions); !st.ok()) {
           return Reject(s, std::move(st));
         }
       }
@@ -139,7 +151,7 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
       response.values.insert(response.values.end(), contributions.begin(), contributions.end());
     } else if (requested.name == kLeavesOutput) {
       if (leaves.empty()) {
-        if (Status st = s.model->Leaves(input.values(), rows, options, &leaves); !st.ok()) {
+        if (Status st = s.model->Leaves(values, rows, options, &leaves); !st.ok()) {
           return Reject(s, std::move(st));
         }
       }
@@ -162,7 +174,7 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
   if (options.kind != s.config.output_kind) {
     model::PredictOptions configured = options;
     configured.kind = s.config.output_kind;
-    if (Status st = s.model->PredictWith(input.values(), rows, configured, &prediction); !st.ok()) {
+    if (Status st = s.model->PredictWith(values, rows, configured, &prediction); !st.ok()) {
       return Reject(s, std::move(st));
     }
   }
@@ -173,7 +185,7 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
                                       latency_us, MicrosecondsBetween(compute_start, end),
                                       executions);
   }
-  response.prediction_id = Record(s, input.values(), rows, prediction, latency_us);
+  response.prediction_id = Record(s, values, rows, prediction, latency_us);
   return response;
 }
 

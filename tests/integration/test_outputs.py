@@ -145,3 +145,17 @@ def test_libxgboost_runtime_says_it_has_no_per_tree_outputs(start_server, model_
     assert r.status_code == 400 and "need the native runtime" in r.json()["error"]
     r = infer(server, "breast_cancer", rows[:1], parameters={"iteration_range": [0, 10]})
     assert r.status_code == 400 and "native runtime" in r.json()["error"]
+
+
+def test_declared_missing_value_reads_as_missing(start_server, model_repo):
+    config = model_repo / "breast_cancer" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "missing_value": -999}))
+    server = start_server()
+    _, rows = read_csv("breast_cancer")
+    sentinel = [[-999.0 if c % 3 == 0 else v for c, v in enumerate(row)] for row in rows[:20]]
+    holes = [[None if c % 3 == 0 else v for c, v in enumerate(row)] for row in rows[:20]]
+    got = outputs_by_name(infer(server, "breast_cancer", sentinel, ["output__0", "contributions"]))
+    want = outputs_by_name(infer(server, "breast_cancer", holes, ["output__0", "contributions"]))
+    assert got == want
+    assert got["output__0"] != outputs_by_name(
+        infer(server, "breast_cancer", rows[:20]))["output__0"]
