@@ -1,11 +1,18 @@
 // The native tree engine against libxgboost's in-place prediction, one row and
 // 64-row batches, on the demo model (100 trees, depth 6, 30 features) and on a
-// larger one trained here (500 trees, depth 8, same data).
+// larger one trained here (500 trees, depth 8, same data); TreeSHAP against
+// libxgboost's pred_contribs; and, on a LightGBM model trained here on the same
+// data (100 trees, 31 leaves), against LightGBM's own predictor and pred_contrib,
+// called through the C API of the lightgbm wheel's lib_lightgbm.so (found in
+// .venv or at $INFERD_LIGHTGBM_LIB; those benchmarks are skipped without it).
 //   build/engine_bench --benchmark_min_time=0.5
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
+#include <glob.h>
 #include <xgboost/c_api.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -17,6 +24,7 @@
 namespace {
 
 using inferd::model::OutputKind;
+using inferd::model::PredictOptions;
 using inferd::model::TreeModel;
 using inferd::model::XgboostModel;
 
@@ -93,6 +101,211 @@ BENCHMARK(BM_Predict<false, false>)->Name("demo_100_trees/libxgboost")->Arg(1)->
 BENCHMARK(BM_Predict<true, false>)->Name("demo_100_trees/native")->Arg(1)->Arg(64);
 BENCHMARK(BM_Predict<false, true>)->Name("large_500_trees/libxgboost")->Arg(1)->Arg(64);
 BENCHMARK(BM_Predict<true, true>)->Name("large_500_trees/native")->Arg(1)->Arg(64);
+
+// libxgboost's pred_contribs: a DMatrix of the rows (the only way libxgboost
+// 1.7 computes contributions), then PredictFromDMatrix.
+template <bool kNative>
+void BM_Contributions(benchmark::State& state) {
+  Fixture& f = Get();
+  const int64_t batch = state.range(0);
+  std::vector<float> out;
+  BoosterHandle booster = nullptr;
+  if constexpr (!kNative) {
+    std::ifstream in(INFERD_TEST_DATA "/models/breast_cancer/1/model.json");
+    std::stringstream json;
+    json << in.rdbuf();
+    const std::string text = json.str();
+    XGBoosterCreate(nullptr, 0, &booster);
+    XGBoosterLoadModelFromBuffer(booster, text.data(), text.size());
+    XGBoosterSetParam(booster, "nthread", "1");
+  }
+  int64_t start = 0;
+  for (auto _ : state) {
+    if (start + batch > f.rows) start = 0;
+    const float* rows = f.x.data() + start * f.cols;
+    if constexpr (kNative) {
+      auto st = f.demo_native->Contributions(rows, batch, PredictOptions{}, &out);
+      if (!st.ok()) state.SkipWithError(st.ToString().c_str());
+      benchmark::DoNotOptimize(out.data());
+    } else {
+      DMatrixHandle dm;
+      XGDMatrixCreateFromMat(rows, batch, f.cols, NAN, &dm);
+      const bst_ulong* shape;
+      bst_ulong dims;
+      const float* result;
+      XGBoosterPredictFromDMatrix(
+          booster, dm,
+          R"({"type": 2, "training": false, "iteration_begin": 0, "iteration_end": 0,)"
+          R"( "strict_shape": false})",
+          &shape, &dims, &result);
+      benchmark::DoNotOptimize(result);
+      XGDMatrixFree(dm);
+    }
+    start += batch;
+  }
+  if (booster) XGBoosterFree(booster);
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+BENCHMARK(BM_Contributions<false>)
+    ->Name("demo_100_trees/libxgboost_pred_contribs")
+    ->Arg(1)
+    ->Arg(64);
+BENCHMARK(BM_Contributions<true>)->Name("demo_100_trees/native_contributions")->Arg(1)->Arg(64);
+
+// LightGBM's C API, from the wheel's shared library.
+struct LightgbmApi {
+  void* lib = nullptr;
+  int (*dataset_from_mat)(const void*, int, int32_t, int32_t, int, const char*, const void*,
+                          void**);
+  int (*dataset_set_field)(void*, const char*, const void*, int, int);
+  int (*booster_create)(const void*, const char*, void**);
+  int (*update_one_iter)(void*, int*);
+  int (*save_to_string)(void*, int, int, int, int64_t, int64_t*, char*);
+  int (*predict_for_mat)(void*, const void*, int, int32_t, int32_t, int, int, int, int, const char*,
+                         int64_t*, double*);
+  int (*fast_init)(void*, int, int, int, int, int32_t, const char*, void**);
+  int (*fast_predict)(void*, const void*, int64_t*, double*);
+  std::string error;
+};
+
+constexpr int kFloat32 = 0;         // C_API_DTYPE_FLOAT32
+constexpr int kPredictNormal = 0;   // C_API_PREDICT_NORMAL
+constexpr int kPredictContrib = 3;  // C_API_PREDICT_CONTRIB
+
+LightgbmApi& Lightgbm() {
+  static LightgbmApi* api = [] {
+    auto* api = new LightgbmApi;
+    std::string path;
+    if (const char* env = std::getenv("INFERD_LIGHTGBM_LIB")) {
+      path = env;
+    } else {
+      glob_t found;
+      if (glob(INFERD_SOURCE_DIR "/.venv/lib/python3*/site-packages/lightgbm/lib/lib_lightgbm.so",
+               0, nullptr, &found) == 0 &&
+          found.gl_pathc > 0) {
+        path = found.gl_pathv[0];
+      }
+      globfree(&found);
+    }
+    if (path.empty() || !(api->lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) {
+      api->error =
+          "lib_lightgbm.so not found: pip install lightgbm into .venv, or set "
+          "INFERD_LIGHTGBM_LIB";
+      return api;
+    }
+    auto sym = [&](auto* fn, const char* name) {
+      *fn = reinterpret_cast<std::remove_pointer_t<decltype(fn)>>(dlsym(api->lib, name));
+      if (!*fn) api->error = std::string("lib_lightgbm.so lacks ") + name;
+    };
+    sym(&api->dataset_from_mat, "LGBM_DatasetCreateFromMat");
+    sym(&api->dataset_set_field, "LGBM_DatasetSetField");
+    sym(&api->booster_create, "LGBM_BoosterCreate");
+    sym(&api->update_one_iter, "LGBM_BoosterUpdateOneIter");
+    sym(&api->save_to_string, "LGBM_BoosterSaveModelToString");
+    sym(&api->predict_for_mat, "LGBM_BoosterPredictForMat");
+    sym(&api->fast_init, "LGBM_BoosterPredictForMatSingleRowFastInit");
+    sym(&api->fast_predict, "LGBM_BoosterPredictForMatSingleRowFast");
+    return api;
+  }();
+  return *api;
+}
+
+// A LightGBM booster trained on the demo data, and the native engine of its text.
+struct LightgbmFixture {
+  void* booster = nullptr;
+  std::unique_ptr<TreeModel> native;
+  std::string error;
+};
+
+LightgbmFixture& GetLightgbm() {
+  static LightgbmFixture* fixture = [] {
+    auto* lf = new LightgbmFixture;
+    LightgbmApi& api = Lightgbm();
+    if (!api.error.empty()) {
+      lf->error = api.error;
+      return lf;
+    }
+    Fixture& f = Get();
+    const char* params = "objective=binary num_leaves=31 num_threads=1 verbose=-1 seed=1";
+    void* dataset = nullptr;
+    api.dataset_from_mat(f.x.data(), kFloat32, int32_t(f.rows), int32_t(f.cols), 1, params, nullptr,
+                         &dataset);
+    api.dataset_set_field(dataset, "label", f.y.data(), int(f.rows), kFloat32);
+    api.booster_create(dataset, params, &lf->booster);
+    int finished = 0;
+    for (int i = 0; i < 100; ++i) api.update_one_iter(lf->booster, &finished);
+    int64_t size = 0;
+    api.save_to_string(lf->booster, 0, -1, 0, 0, &size, nullptr);
+    std::string text(size, '\0');
+    api.save_to_string(lf->booster, 0, -1, 0, size, &size, text.data());
+    text.resize(size > 0 ? size - 1 : 0);
+    auto native = TreeModel::FromLightgbmText(text);
+    if (!native.ok()) {
+      lf->error = native.status().ToString();
+      return lf;
+    }
+    lf->native = std::move(native).value();
+    return lf;
+  }();
+  return *fixture;
+}
+
+template <bool kNative, bool kContributions>
+void BM_Lightgbm(benchmark::State& state) {
+  LightgbmFixture& lf = GetLightgbm();
+  if (!lf.error.empty()) {
+    state.SkipWithError(lf.error.c_str());
+    return;
+  }
+  Fixture& f = Get();
+  LightgbmApi& api = Lightgbm();
+  const int64_t batch = state.range(0);
+  const int type = kContributions ? kPredictContrib : kPredictNormal;
+  void* fast = nullptr;
+  if (!kNative && batch == 1) {
+    api.fast_init(lf.booster, type, 0, -1, kFloat32, int32_t(f.cols), "num_threads=1", &fast);
+  }
+  std::vector<double> result(batch * (f.cols + 1));
+  std::vector<float> out;
+  int64_t start = 0;
+  for (auto _ : state) {
+    if (start + batch > f.rows) start = 0;
+    const float* rows = f.x.data() + start * f.cols;
+    if constexpr (kNative) {
+      auto st = kContributions ? lf.native->Contributions(rows, batch, PredictOptions{}, &out)
+                               : lf.native->Predict(rows, batch, OutputKind::kProbability, &out);
+      if (!st.ok()) state.SkipWithError(st.ToString().c_str());
+      benchmark::DoNotOptimize(out.data());
+    } else {
+      int64_t len = 0;
+      if (batch == 1) {
+        api.fast_predict(fast, rows, &len, result.data());
+      } else {
+        api.predict_for_mat(lf.booster, rows, kFloat32, int32_t(batch), int32_t(f.cols), 1, type, 0,
+                            -1, "num_threads=1", &len, result.data());
+      }
+      benchmark::DoNotOptimize(result.data());
+    }
+    start += batch;
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  if constexpr (kNative) {
+    state.counters["trees"] = double(lf.native->num_trees());
+    state.counters["nodes"] = double(lf.native->num_nodes());
+  }
+}
+
+BENCHMARK(BM_Lightgbm<false, false>)->Name("lightgbm_100_trees/lightgbm")->Arg(1)->Arg(64);
+BENCHMARK(BM_Lightgbm<true, false>)->Name("lightgbm_100_trees/native")->Arg(1)->Arg(64);
+BENCHMARK(BM_Lightgbm<false, true>)
+    ->Name("lightgbm_100_trees/lightgbm_pred_contrib")
+    ->Arg(1)
+    ->Arg(64);
+BENCHMARK(BM_Lightgbm<true, true>)
+    ->Name("lightgbm_100_trees/native_contributions")
+    ->Arg(1)
+    ->Arg(64);
 
 }  // namespace
 

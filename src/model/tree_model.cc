@@ -803,37 +803,48 @@ struct Shap {
 }  // namespace
 
 template <typename T>
-void TreeModel::ContributionsOfRow(const float* row, size_t first_tree, size_t last_tree,
-                                   const float* base_margin, T* phi) const {
+void TreeModel::ContributionsOfRows(const float* rows, int64_t num_rows, size_t first_tree,
+                                    size_t last_tree, std::span<const float> base_margin,
+                                    float* out) const {
   const int64_t width = info_.num_features + 1;
+  const int64_t row_width = num_groups_ * width;
   const Splits s{nodes_.data(), bitsets_.data(),
                  reinterpret_cast<const uint32_t*>(categories_.data())};
-  Shap<T> shap{s, covers_, leaves_.data(), row, nullptr};
+  Shap<T> shap{s, covers_, leaves_.data(), nullptr, nullptr};
   const size_t levels = static_cast<size_t>(max_depth_) + 2;
   std::vector<PathElement<T>> paths((levels + 1) * (levels + 2) / 2);
   std::vector<T> tree_phi(width);
-  std::fill(phi, phi + num_groups_ * width, T(0));
-  for (size_t t = first_tree; t < last_tree; ++t) {
-    T* group_phi = phi + groups_[t] * width;
-    if constexpr (std::is_same_v<T, float>) {
-      // libxgboost: each tree into a zeroed buffer, its mean output as bias,
-      // then added to the row's.
-      std::fill(tree_phi.begin(), tree_phi.end(), T(0));
-      tree_phi[width - 1] += static_cast<T>(tree_bias_[t]);
-      shap.phi = tree_phi.data();
-      shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
-      for (int64_t c = 0; c < width; ++c) group_phi[c] += tree_phi[c];
-    } else {
-      // LightGBM: straight into the row's, the tree's expected value first.
-      group_phi[width - 1] += tree_bias_[t];
-      if (IsLeaf(nodes_.data() + roots_[t])) continue;
-      shap.phi = group_phi;
-      shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
+  std::vector<T> row_phi(row_width);
+  for (int64_t r = 0; r < num_rows; ++r) {
+    shap.row = rows + r * info_.num_features;
+    // libxgboost sums into the float output itself; LightGBM in double.
+    T* phi = std::is_same_v<T, float> ? reinterpret_cast<T*>(out + r * row_width) : row_phi.data();
+    std::fill(phi, phi + row_width, T(0));
+    for (size_t t = first_tree; t < last_tree; ++t) {
+      T* group_phi = phi + groups_[t] * width;
+      if constexpr (std::is_same_v<T, float>) {
+        // libxgboost: each tree into a zeroed buffer, its mean output as bias,
+        // then added to the row's.
+        std::fill(tree_phi.begin(), tree_phi.end(), T(0));
+        tree_phi[width - 1] += static_cast<T>(tree_bias_[t]);
+        shap.phi = tree_phi.data();
+        shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
+        for (int64_t c = 0; c < width; ++c) group_phi[c] += tree_phi[c];
+      } else {
+        // LightGBM: straight into the row's, the tree's expected value first.
+        group_phi[width - 1] += tree_bias_[t];
+        if (IsLeaf(nodes_.data() + roots_[t])) continue;
+        shap.phi = group_phi;
+        shap.Recurse(nodes_.data() + roots_[t], 0, paths.data(), 1, 1, -1);
+      }
     }
-  }
-  if constexpr (std::is_same_v<T, float>) {
-    for (int32_t g = 0; g < num_groups_; ++g) {
-      phi[g * width + width - 1] += base_margin ? base_margin[g] : base_margin_;
+    if constexpr (std::is_same_v<T, float>) {
+      for (int32_t g = 0; g < num_groups_; ++g) {
+        phi[g * width + width - 1] +=
+            base_margin.empty() ? base_margin_ : base_margin[r * num_groups_ + g];
+      }
+    } else {
+      for (int64_t c = 0; c < row_width; ++c) out[r * row_width + c] = static_cast<float>(phi[c]);
     }
   }
 }
@@ -849,20 +860,12 @@ Status TreeModel::Contributions(const float* rows, int64_t num_rows, const Predi
           "sum_hessian, LightGBM's counts)");
     }
   }
-  const int64_t width = (info_.num_features + 1) * num_groups_;
-  out->resize(static_cast<size_t>(num_rows * width));
-  std::vector<double> phi(in_double_ ? width : 0);
-  for (int64_t r = 0; r < num_rows; ++r) {
-    const float* row = rows + r * info_.num_features;
-    float* dest = out->data() + r * width;
-    if (in_double_) {
-      ContributionsOfRow<double>(row, first_tree, last_tree, nullptr, phi.data());
-      for (int64_t c = 0; c < width; ++c) dest[c] = static_cast<float>(phi[c]);
-    } else {
-      const float* margin =
-          options.base_margin.empty() ? nullptr : options.base_margin.data() + r * num_groups_;
-      ContributionsOfRow<float>(row, first_tree, last_tree, margin, dest);
-    }
+  out->resize(static_cast<size_t>(num_rows * (info_.num_features + 1) * num_groups_));
+  if (in_double_) {
+    ContributionsOfRows<double>(rows, num_rows, first_tree, last_tree, {}, out->data());
+  } else {
+    ContributionsOfRows<float>(rows, num_rows, first_tree, last_tree, options.base_margin,
+                               out->data());
   }
   return Status::Ok();
 }

@@ -145,11 +145,11 @@ class TreeModel final : public Model {
   // summed, which LightGBM's random forests average over).
   void TransformRow(float* margins, float* dest, int64_t iterations) const;
   void TransformRow(double* margins, float* dest, int64_t iterations) const;
-  // One row's contributions, num_groups_ x (features + 1), in T (float for
-  // XGBoost, double for LightGBM).
+  // The rows' contributions, num_groups_ x (features + 1) each, computed in T
+  // (float for XGBoost, double for LightGBM) into `out`.
   template <typename T>
-  void ContributionsOfRow(const float* row, size_t first_tree, size_t last_tree,
-                          const float* base_margin, T* phi) const;
+  void ContributionsOfRows(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
+                           std::span<const float> base_margin, float* out) const;
 
   ModelInfo info_;
   Transform transform_ = Transform::kIdentity;
