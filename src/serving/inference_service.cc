@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <span>
 
 #include "common/clock.h"
 
@@ -95,8 +96,10 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
   response.id = request.id;
   // The outputs, in the order asked for: the model's own (all when none is
   // named), contributions, leaves.
-  std::vector<RequestedOutput> wanted = request.outputs;
-  if (wanted.empty()) wanted.push_back({s.config.output_name, request.binary_data_output});
+  const RequestedOutput own{s.config.output_name, request.binary_data_output};
+  const std::span<const RequestedOutput> wanted =
+      request.outputs.empty() ? std::span<const RequestedOutput>(&own, 1)
+                              : std::span<const RequestedOutput>(request.outputs);
   bool per_tree = false;
   for (const RequestedOutput& requested : wanted) {
     if (requested.name == kContributionsOutput || requested.name == kLeavesOutput) {
@@ -131,7 +134,12 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
 
   const auto compute_start = SteadyClock::now();
   int64_t executions = 0;
-  std::vector<float> prediction;
+  // The usual request (the model's own output, as configured) predicts straight
+  // into the response, which Record then reads.
+  const bool only_own = wanted.size() == 1 && wanted[0].name == s.config.output_name &&
+                        options.kind == s.config.output_kind;
+  std::vector<float> separate;
+  std::vector<float>& prediction = only_own ? response.values : separate;
   if (Status st = s.Predict(values, rows, options, &prediction, &executions); !st.ok()) {
     return Reject(s, std::move(st));
   }
@@ -164,8 +172,10 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
         output.shape.push_back(static_cast<int64_t>(prediction.size()) /
                                std::max<int64_t>(rows, 1));
       }
-      output.offset = response.values.size();
-      response.values.insert(response.values.end(), prediction.begin(), prediction.end());
+      if (!only_own) {
+        output.offset = response.values.size();
+        response.values.insert(response.values.end(), prediction.begin(), prediction.end());
+      }
     }
     response.outputs.push_back(std::move(output));
   }
