@@ -199,13 +199,13 @@ Status RunWorker(store::Store& store, registry::Registry& registry,
                                 ": give --dataset NAME@VERSION");
     }
   }
-  ASSIGN_OR_RETURN(
-      auto result,
-      train::Fit(rows, train, communicator.get(), [&](int round, int rounds, const std::string& e) {
-        std::printf("%sround %d/%d %s\n", who.c_str(), round, rounds, e.c_str());
-        std::fflush(stdout);
-        if (link) link->Round(round);
-      }));
+  ASSIGN_OR_RETURN(auto result, train::Fit(std::move(rows), train, communicator.get(),
+                                           [&](int round, int rounds, const std::string& e) {
+                                             std::printf("%sround %d/%d %s\n", who.c_str(), round,
+                                                         rounds, e.c_str());
+                                             std::fflush(stdout);
+                                             if (link) link->Round(round);
+                                           }));
   if (communicator) RETURN_IF_ERROR(communicator->Finalize());
   if (index != 0) {
     link->Done();

@@ -90,6 +90,19 @@ StatusOr<TrainingRows> ReadWorkerRows(const DatasetVersion& dataset,
     return InvalidArgument("the data has no feature columns besides the target");
   }
   const std::string dir = columnar_dir.empty() ? dataset.columnar_dir : columnar_dir;
+  // Exact sizes up front: growing by doubling would hold up to twice the rows for a moment.
+  size_t holdout = 0, total = 0;
+  for (const WorkerFile& wf : files) {
+    for (int64_t r = 0; r < wf.file.rows; ++r) {
+      holdout += InHoldout(options.seed, wf.first_row + r, options.valid_fraction);
+    }
+    total += static_cast<size_t>(wf.file.rows);
+  }
+  const size_t width = rows.feature_names.size();
+  rows.train_x.reserve((total - holdout) * width);
+  rows.train_y.reserve(total - holdout);
+  rows.valid_x.reserve(holdout * width);
+  rows.valid_y.reserve(holdout);
   for (const WorkerFile& wf : files) {
     const DatasetFile& f = wf.file;
     // The file's columns: from its columnar copy, else parsed from the CSV file.

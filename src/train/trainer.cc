@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -55,6 +56,67 @@ StatusOr<DMatrix> MakeMatrix(const std::vector<float>& rows, const std::vector<f
   if (XGDMatrixSetFloatInfo(handle, "label", labels.data(), labels.size()) != 0) {
     return XgbError("labels");
   }
+  std::vector<const char*> cnames;
+  for (const auto& n : names) cnames.push_back(n.c_str());
+  if (XGDMatrixSetStrFeatureInfo(handle, "feature_name", cnames.data(), cnames.size()) != 0) {
+    return XgbError("feature names");
+  }
+  return matrix;
+}
+
+// Feeds row-major features to libxgboost in batches, for a QuantileDMatrix.
+struct DenseBatches {
+  const float* x = nullptr;
+  const float* y = nullptr;
+  size_t rows = 0;
+  size_t columns = 0;
+  size_t at = 0;
+  DMatrixHandle proxy = nullptr;
+  int error = 0;
+};
+constexpr size_t kBatchRows = 1 << 16;
+
+int NextBatch(DataIterHandle handle) {
+  auto* it = static_cast<DenseBatches*>(handle);
+  if (it->at >= it->rows) return 0;
+  const size_t n = std::min(kBatchRows, it->rows - it->at);
+  char interface[256];  // numpy's __array_interface__, version 3
+  std::snprintf(interface, sizeof(interface),
+                R"({"data": [%zu, true], "shape": [%zu, %zu], "typestr": "<f4", "version": 3})",
+                reinterpret_cast<size_t>(it->x + it->at * it->columns), n, it->columns);
+  if (XGProxyDMatrixSetDataDense(it->proxy, interface) != 0 ||
+      XGDMatrixSetFloatInfo(it->proxy, "label", it->y + it->at, n) != 0) {
+    it->error = 1;
+    return 0;
+  }
+  it->at += n;
+  return 1;
+}
+
+void ResetBatches(DataIterHandle handle) { static_cast<DenseBatches*>(handle)->at = 0; }
+
+// The histogram method's own matrix: the features quantised into at most 256
+// bins, one byte a value, built batch by batch without the CSR copy a
+// DMatrix makes (distributed, the workers' quantile sketches are merged).
+StatusOr<DMatrix> MakeQuantileMatrix(const std::vector<float>& rows,
+                                     const std::vector<float>& labels,
+                                     const std::vector<std::string>& names, int threads) {
+  DMatrixHandle proxy = nullptr;
+  if (XGProxyDMatrixCreate(&proxy) != 0) return XgbError("proxy DMatrix");
+  DMatrix proxy_owner(proxy);
+  DenseBatches batches{.x = DataOrDummy(rows),
+                       .y = DataOrDummy(labels),
+                       .rows = labels.size(),
+                       .columns = names.size(),
+                       .proxy = proxy};
+  const std::string config = R"({"missing": NaN, "nthread": )" + std::to_string(threads) + "}";
+  DMatrixHandle handle = nullptr;
+  if (XGQuantileDMatrixCreateFromCallback(&batches, proxy, nullptr, ResetBatches, NextBatch,
+                                          config.c_str(), &handle) != 0 ||
+      batches.error != 0) {
+    return XgbError("QuantileDMatrix");
+  }
+  DMatrix matrix(handle);
   std::vector<const char*> cnames;
   for (const auto& n : names) cnames.push_back(n.c_str());
   if (XGDMatrixSetStrFeatureInfo(handle, "feature_name", cnames.data(), cnames.size()) != 0) {
@@ -131,7 +193,7 @@ StatusOr<TrainResult> Train(const Table& table, const TrainOptions& options,
     for (const Column* c : features) x.push_back(static_cast<float>(c->values[r]));
     (i < valid_rows ? rows.valid_y : rows.train_y).push_back(static_cast<float>(target->values[r]));
   }
-  return Fit(rows, options, nullptr, progress);
+  return Fit(std::move(rows), options, nullptr, progress);
 }
 
 std::string XgbLastError() {
@@ -158,8 +220,8 @@ Status CheckDevice(const std::string& device) {
   return Status::Ok();
 }
 
-StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
-                          Collective* collective, const ProgressFn& progress) {
+StatusOr<TrainResult> Fit(TrainingRows rows, const TrainOptions& options, Collective* collective,
+                          const ProgressFn& progress) {
   RETURN_IF_ERROR(CheckDevice(options.device));
   if (options.num_rounds < 1) return InvalidArgument("--num-rounds must be at least 1");
   if (options.valid_fraction < 0 || options.valid_fraction >= 1) {
@@ -204,10 +266,19 @@ StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
 
   // Every worker creates the same matrices in the same order (libxgboost
   // synchronises their shapes), even one with no holdout rows of its own.
-  ASSIGN_OR_RETURN(DMatrix train, MakeMatrix(rows.train_x, rows.train_y, result.feature_names));
+  DMatrix train;
+  if (options.tree_method == "hist") {
+    ASSIGN_OR_RETURN(train, MakeQuantileMatrix(rows.train_x, rows.train_y, result.feature_names,
+                                               options.threads));
+  } else {
+    ASSIGN_OR_RETURN(train, MakeMatrix(rows.train_x, rows.train_y, result.feature_names));
+  }
+  rows.train_x = {};  // libxgboost holds its own copy
+  rows.train_y = {};
   DMatrix valid;
   if (has_valid) {
     ASSIGN_OR_RETURN(valid, MakeMatrix(rows.valid_x, rows.valid_y, result.feature_names));
+    rows.valid_x = {};
   }
   std::vector<DMatrixHandle> matrices = {train.get()};
   std::vector<const char*> names = {"train"};

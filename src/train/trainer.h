@@ -90,10 +90,11 @@ struct TrainingRows {
   std::vector<float> train_x, train_y, valid_x, valid_y;
 };
 
-// Trains on `rows`; with a `collective`, as one worker of a distributed job
-// (every worker gets the same result, its metrics over every worker's holdout
-// rows). InvalidArgument for options or labels that cannot be trained on.
-StatusOr<TrainResult> Fit(const TrainingRows& rows, const TrainOptions& options,
-                          Collective* collective, const ProgressFn& progress);
+// Trains on `rows` (taken: each part is freed once libxgboost has copied it);
+// with a `collective`, as one worker of a distributed job (every worker gets
+// the same result, its metrics over every worker's holdout rows).
+// InvalidArgument for options or labels that cannot be trained on.
+StatusOr<TrainResult> Fit(TrainingRows rows, const TrainOptions& options, Collective* collective,
+                          const ProgressFn& progress);
 
 }  // namespace inferd::train
