@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Applies an inferd overlay to the cluster of the current kubectl context, in the order
 # the seed deploys: namespace, Secret and ConfigMap first, then MongoDB, then inferd and
-# its Ingress; waits for the training Job and the rollout. Idempotent: an existing Secret
+# its Ingress; waits for the training Job (one pod, or the distributed one) and the rollout. Idempotent: an existing Secret
 # is kept, a missing one is created with random values; re-running applies what changed.
 #   deploy/kube-apply.sh deploy/k8s/overlays/minikube
 set -euo pipefail
@@ -32,14 +32,23 @@ step "MongoDB"
 kubectl apply -k "$overlay" -l app.kubernetes.io/name=mongodb
 kubectl -n "$ns" rollout status statefulset/mongodb --timeout="$timeout"
 
-step "inferd: server, Service, Ingress, autoscaling, training CronJob"
-kubectl apply -k "$overlay" -l 'app.kubernetes.io/component notin (config,training)'
+step "inferd: server, Service, Ingress, autoscaling, training CronJob, data volume"
+kubectl apply -k "$overlay" \
+  -l 'app.kubernetes.io/component notin (config,training,training-worker,dataset-shard)'
 # A Job's pod template is immutable: --force replaces a Job whose template changed.
 kubectl apply -k "$overlay" -l app.kubernetes.io/component=training --force
+kubectl apply -k "$overlay" -l 'app.kubernetes.io/component in (training-worker,dataset-shard)' \
+  --force
 
-step "training Job"
-kubectl -n "$ns" wait --for=condition=complete job/inferd-train --timeout="$timeout"
-kubectl -n "$ns" logs job/inferd-train --tail=5
+if kubectl -n "$ns" get job inferd-train >/dev/null 2>&1; then
+  step "training Job"
+  kubectl -n "$ns" wait --for=condition=complete job/inferd-train --timeout="$timeout"
+  kubectl -n "$ns" logs job/inferd-train --tail=5
+else  # components/distributed-training: its workers wait for the dataset Job's first version
+  step "distributed training Job"
+  kubectl -n "$ns" wait --for=condition=complete job/inferd-train-distributed --timeout="$timeout"
+  kubectl -n "$ns" logs job/inferd-train-distributed --tail=5
+fi
 
 step "rollout"
 kubectl -n "$ns" rollout status deployment/inferd --timeout="$timeout"

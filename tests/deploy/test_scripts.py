@@ -28,6 +28,7 @@ def test_minikube_up_follows_the_seed_order():
     apply = (ROOT / "deploy/kube-apply.sh").read_text()
     order = ["create secret generic inferd-secrets", "component=config",
              "app.kubernetes.io/name=mongodb", "rollout status statefulset/mongodb",
-             "notin (config,training)", "component=training"]
+             "notin (config,training,training-worker,dataset-shard)", "component=training",
+             "in (training-worker,dataset-shard)"]
     positions = [apply.index(step) for step in order]
     assert positions == sorted(positions)
