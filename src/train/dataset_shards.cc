@@ -370,6 +370,14 @@ StatusOr<ShardOutcome> Datasets::AddShard(const ShardSpec& spec, const DatasetPr
     if (progress) progress(line);
   };
   ASSIGN_OR_RETURN(DatasetListing listing, ListDatasetFiles(spec.inputs));
+  if (!spec.columnar_dir.empty() && !listing.single_file) {
+    // Copies written among the data would change the data's hash on the next add.
+    const std::string dir = fs::absolute(spec.columnar_dir).lexically_normal().string();
+    if ((dir + "/").starts_with(listing.root + "/")) {
+      return InvalidArgument("--columnar-dir " + spec.columnar_dir + " is inside the data (" +
+                             listing.root + "): put the copies elsewhere");
+    }
+  }
   std::string run = spec.run;
   if (run.empty()) {
     std::string key;

@@ -176,6 +176,10 @@ TEST_F(ShardsTest, ShardErrorsNameTheFile) {
   EXPECT_FALSE(
       datasets.AddShard({.name = "h", .inputs = {Path("h")}, .index = 2, .count = 2}, nullptr)
           .ok());
+  // Copies among the data would change its hash on the next add.
+  auto inside = datasets.AddShard(
+      {.name = "h", .inputs = {Path("h")}, .columnar_dir = Path("h/.copies")}, nullptr);
+  EXPECT_NE(inside.status().message().find("is inside the data"), std::string::npos);
 }
 
 }  // namespace
