@@ -36,15 +36,31 @@ class XgboostModel final : public Model {
   StatusOr<std::string> SaveJson() const;
   Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
                  std::vector<float>* out) const override;
+  // Options, contributions (pred_contribs) and leaves (pred_leaf) go through a
+  // DMatrix, one call at a time: slower than in-place prediction, and rows with
+  // infinities are refused (InvalidArgument), as libxgboost refuses them there.
+  // Tree boosters only (gbtree, dart); gblinear has no per-tree outputs.
+  Status PredictWith(const float* rows, int64_t num_rows, const PredictOptions& options,
+                     std::vector<float>* out) const override;
+  Status Contributions(const float* rows, int64_t num_rows, const PredictOptions& options,
+                       std::vector<float>* out) const override;
+  Status Leaves(const float* rows, int64_t num_rows, const PredictOptions& options,
+                std::vector<int32_t>* out) const override;
 
  private:
   explicit XgboostModel(void* booster) : booster_(booster) {}
   Status ReadInfo();
+  // libxgboost's PredictFromDMatrix of `type` (0 value, 1 margin, 2
+  // contributions, 6 leaf) with the options; `per_row` values expected per row
+  // (0: not checked).
+  StatusOr<std::vector<float>> PredictFromDMatrix(const float* rows, int64_t num_rows, int type,
+                                                  const PredictOptions& options,
+                                                  size_t per_row) const;
 
   void* booster_;  // BoosterHandle; owned
   ModelInfo info_;
-  // gblinear has no in-place prediction: it predicts through a DMatrix, one
-  // call at a time.
+  // gblinear has no in-place prediction, and options, contributions and leaves
+  // need a DMatrix: those predict one call at a time.
   bool inplace_ = true;
   mutable std::mutex dmatrix_mutex_;
 };

@@ -111,9 +111,10 @@ StatusOr<InferResponse> InferenceService::Infer(const model::Servable& s,
     }
   }
   if (per_tree && info.num_trees == 0) {
-    return Reject(s, InvalidArgument("outputs '" + std::string(kContributionsOutput) + "' and '" +
-                                     kLeavesOutput + "' need the native runtime; model '" + s.name +
-                                     "' runs on " + info.runtime));
+    return Reject(
+        s, InvalidArgument("outputs '" + std::string(kContributionsOutput) + "' and '" +
+                           kLeavesOutput + "' need a tree model; model '" + s.name +
+                           "' has no trees (" + info.objective + " on " + info.runtime + ")"));
   }
   const model::PredictOptions options{.kind = request.output_kind.value_or(s.config.output_kind),
                                       .base_margin = request.base_margin,

@@ -136,15 +136,39 @@ def test_grpc_outputs_and_parameters(server):
                                atol=1e-5)
 
 
-def test_libxgboost_runtime_says_it_has_no_per_tree_outputs(start_server, model_repo):
-    config = model_repo / "breast_cancer" / "config.json"
-    config.write_text(json.dumps({**json.loads(config.read_text()), "runtime": "xgboost"}))
-    server = start_server()
+def test_libxgboost_runtime_gives_the_same_outputs(start_server, model_repo, tmp_path):
+    """A model forced onto libxgboost answers contributions, leaves and every parameter
+    through libxgboost's own pred_contribs / pred_leaf / iteration_range / base_margin, equal
+    to the native engine's."""
+    native = start_server()
+    repo = tmp_path / "forced"
+    (repo / "breast_cancer").mkdir(parents=True)
+    for name in ("1",):
+        (repo / "breast_cancer" / name).symlink_to(model_repo / "breast_cancer" / name)
+    config = json.loads((model_repo / "breast_cancer" / "config.json").read_text())
+    (repo / "breast_cancer" / "config.json").write_text(json.dumps({**config, "runtime": "xgboost"}))
+    forced = start_server(repo=repo)
+    assert requests.get(forced.url + "/v2/models/breast_cancer").json()[
+        "parameters"]["runtime"] == "xgboost"
     _, rows = read_csv("breast_cancer")
-    r = infer(server, "breast_cancer", rows[:1], ["contributions"])
-    assert r.status_code == 400 and "need the native runtime" in r.json()["error"]
-    r = infer(server, "breast_cancer", rows[:1], parameters={"iteration_range": [0, 10]})
-    assert r.status_code == 400 and "native runtime" in r.json()["error"]
+    for parameters in ({}, {"output_kind": "margin", "iteration_range": [0, 60]},
+                       {"base_margin": [0.5, -0.5, 1, 2]}):
+        want = outputs_by_name(infer(native, "breast_cancer", rows[:4],
+                                     ["output__0", "contributions", "leaves"], parameters))
+        got = outputs_by_name(infer(forced, "breast_cancer", rows[:4],
+                                    ["output__0", "contributions", "leaves"], parameters))
+        assert got == want, parameters
+    r = infer(forced, "breast_cancer", rows[:4], ["contributions"],
+              {"iteration_range": [5, 60]})
+    assert r.status_code == 400 and "from round 0 only" in r.json()["error"]
+    r = infer(forced, "breast_cancer", rows[:4], ["leaves"], {"iteration_range": [5, 60]})
+    assert r.status_code == 400 and "from round 0 only" in r.json()["error"]
+    # A row with an infinity: a DMatrix refuses it, so libxgboost's outputs do too.
+    body = json.dumps({"inputs": [{"name": "input__0", "shape": [1, 30], "datatype": "FP32",
+                                   "data": [1e39] + rows[0][1:]}],
+                       "outputs": [{"name": "contributions"}]}).replace("1e+39", "Infinity")
+    r = requests.post(f"{forced.url}/v2/models/breast_cancer/infer", data=body)
+    assert r.status_code == 400 and "refuses the rows" in r.json()["error"], r.text
 
 
 def test_declared_missing_value_reads_as_missing(start_server, model_repo):
