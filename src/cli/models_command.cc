@@ -141,6 +141,7 @@ StatusOr<registry::ModelVersion> RegisterModel(registry::Registry& registry,
     const std::string stored = *format == model::ModelFormat::kXgboostJson  ? "model.json"
                                : *format == model::ModelFormat::kXgboostUbj ? "model.ubj"
                                : *format == model::ModelFormat::kLightgbm   ? "model.txt"
+                               : *format == model::ModelFormat::kOnnx       ? "model.onnx"
                                                                             : filename;
     files.push_back({stored, std::move(bytes)});
   }

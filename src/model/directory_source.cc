@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // The file names that say their format, in the order a version folder is searched.
-constexpr const char* kModelFileNames[] = {"model.json", "model.ubj", "model.txt"};
+constexpr const char* kModelFileNames[] = {"model.json", "model.ubj", "model.txt", "model.onnx"};
 
 StatusOr<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -81,7 +81,7 @@ StatusOr<ModelSpec> DirectorySource::ReadModel(const std::string& name) {
   if (spec.versions.empty()) {
     return InvalidArgument("model '" + name +
                            "' has no version folder (a positive integer) holding "
-                           "model.json, model.ubj or model.txt");
+                           "model.json, model.ubj, model.txt or model.onnx");
   }
   return spec;
 }

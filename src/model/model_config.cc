@@ -116,7 +116,7 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view json) {
       if (!format.ok())
         return KeyError(key,
                         "must be \"xgboost_json\", \"xgboost_ubj\", "
-                        "\"xgboost\" or \"lightgbm\"");
+                        "\"xgboost\", \"lightgbm\" or \"onnx\"");
       config.format = *format;
     } else if (key == "dynamic_batching") {
       RETURN_IF_ERROR(ParseBatching(value, &config.batching));

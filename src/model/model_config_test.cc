@@ -41,7 +41,7 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
       {R"({"feature_names": [1]})", "\"feature_names\""},
       {R"({"max_batch": 3})", "\"max_batch\" is not a known key"},
       {R"({"missing_value": "NaN"})", "\"missing_value\" must be a finite number"},
-      {R"({"format": "onnx"})", "\"format\" must be"},
+      {R"({"format": "pmml"})", "\"format\" must be"},
   };
   for (const auto& c : cases) {
     auto config = ParseModelConfig(c.json);

@@ -69,21 +69,24 @@ const char* FormatName(ModelFormat format) {
       return "xgboost";
     case ModelFormat::kLightgbm:
       return "lightgbm";
+    case ModelFormat::kOnnx:
+      return "onnx";
   }
   return "xgboost_json";
 }
 
 const char* PlatformOf(ModelFormat format) {
+  if (format == ModelFormat::kOnnx) return "onnx";
   return format == ModelFormat::kLightgbm ? "lightgbm" : "xgboost";
 }
 
 StatusOr<ModelFormat> ParseFormatName(std::string_view name) {
   for (ModelFormat f : {ModelFormat::kXgboostJson, ModelFormat::kXgboostUbj,
-                        ModelFormat::kXgboostBinary, ModelFormat::kLightgbm}) {
+                        ModelFormat::kXgboostBinary, ModelFormat::kLightgbm, ModelFormat::kOnnx}) {
     if (name == FormatName(f)) return f;
   }
   return InvalidArgument("unknown model format '" + std::string(name) +
-                         "' (xgboost_json, xgboost_ubj, xgboost, lightgbm)");
+                         "' (xgboost_json, xgboost_ubj, xgboost, lightgbm, onnx)");
 }
 
 std::optional<ModelFormat> FormatOfFile(std::string_view filename, std::string_view head) {
@@ -92,6 +95,7 @@ std::optional<ModelFormat> FormatOfFile(std::string_view filename, std::string_v
   if (ext == "json") return ModelFormat::kXgboostJson;
   if (ext == "ubj") return ModelFormat::kXgboostUbj;
   if (ext == "txt" || ext == "lgb") return ModelFormat::kLightgbm;
+  if (ext == "onnx") return ModelFormat::kOnnx;
   if (ext == "xgb" || ext == "model" || ext == "bin" || ext == "deprecated") {
     // What libxgboost's loader looks at: '{' then '"' is JSON, '{' then a
     // letter UBJSON; anything else the legacy binary format.
@@ -129,6 +133,7 @@ StatusOr<MlflowModel> ReadMlmodel(std::string_view mlmodel) {
     }
     return data_of(it->second, "lightgbm");
   }
+  if (auto it = flavors.find("onnx"); it != flavors.end()) return data_of(it->second, "onnx");
   if (flavors.contains("sklearn")) {
     return InvalidArgument(
         "MLmodel's sklearn flavor is a scikit-learn pickle, which is Python code, not a model "
@@ -137,7 +142,7 @@ StatusOr<MlflowModel> ReadMlmodel(std::string_view mlmodel) {
   }
   std::string names;
   for (const auto& [name, keys] : flavors) names += (names.empty() ? "" : ", ") + name;
-  return InvalidArgument("MLmodel has no flavor inferd serves (xgboost, lightgbm); it has: " +
+  return InvalidArgument("MLmodel has no flavor inferd serves (xgboost, lightgbm, onnx); it has: " +
                          (names.empty() ? std::string("none") : names));
 }
 

@@ -5,6 +5,7 @@
 //   xgboost_ubj     XGBoost UBJSON (model.ubj)
 //   xgboost         XGBoost's legacy binary format (Triton FIL's xgboost.model)
 //   lightgbm        LightGBM's text model (model.txt; MLflow's model.lgb)
+//   onnx            an ONNX tree ensemble (model.onnx)
 //
 // An MLflow model folder (what mlflow.<flavor>.log_model leaves) is read from
 // its MLmodel file: the xgboost and lightgbm flavors name a data file inferd
@@ -20,12 +21,12 @@
 
 namespace inferd::model {
 
-enum class ModelFormat { kXgboostJson, kXgboostUbj, kXgboostBinary, kLightgbm };
+enum class ModelFormat { kXgboostJson, kXgboostUbj, kXgboostBinary, kLightgbm, kOnnx };
 
 // The config.json name: "xgboost_json", "xgboost_ubj", "xgboost", "lightgbm"
-// (Triton FIL's model_type names).
+// (Triton FIL's model_type names), "onnx".
 const char* FormatName(ModelFormat format);
-// The library that wrote it, as V2 metadata's `platform`: "xgboost" or "lightgbm".
+// The library that wrote it, as V2 metadata's `platform`: "xgboost", "lightgbm", "onnx".
 const char* PlatformOf(ModelFormat format);
 // A config.json "format". InvalidArgument naming the known ones otherwise.
 StatusOr<ModelFormat> ParseFormatName(std::string_view name);
@@ -38,7 +39,7 @@ std::optional<ModelFormat> FormatOfFile(std::string_view filename, std::string_v
 
 // The model file an MLflow model folder serves, from its MLmodel text.
 struct MlflowModel {
-  std::string flavor;  // "xgboost" or "lightgbm"
+  std::string flavor;  // "xgboost", "lightgbm" or "onnx"
   std::string data;    // the data file's path inside the folder
 };
 // InvalidArgument when the folder holds no flavor inferd serves, saying what to

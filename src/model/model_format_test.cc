@@ -20,7 +20,8 @@ TEST(ModelFormatTest, FileNamesAndBytesSayTheFormat) {
                         ModelFormat::kXgboostBinary, ModelFormat::kLightgbm}) {
     EXPECT_EQ(*ParseFormatName(FormatName(f)), f);
   }
-  EXPECT_EQ(ParseFormatName("onnx").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseFormatName("pmml").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FormatOfFile("model.onnx", "\x08\x07"), ModelFormat::kOnnx);
   EXPECT_STREQ(PlatformOf(ModelFormat::kXgboostUbj), "xgboost");
   EXPECT_STREQ(PlatformOf(ModelFormat::kLightgbm), "lightgbm");
 }

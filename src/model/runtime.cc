@@ -18,14 +18,16 @@ StatusOr<std::string> ReadBytes(const VersionFile& file) {
   return data.str();
 }
 
-StatusOr<LoadedModel> LoadLightgbm(const VersionFile& file, Runtime runtime) {
+// LightGBM and ONNX models: the native engine only.
+StatusOr<LoadedModel> LoadNativeOnly(const VersionFile& file, Runtime runtime) {
+  const bool lightgbm = file.format == ModelFormat::kLightgbm;
   if (runtime == Runtime::kXgboost) {
-    return InvalidArgument(
-        "a LightGBM model cannot run on libxgboost: runtime must be "
-        "\"native\" or \"auto\"");
+    return InvalidArgument(std::string(lightgbm ? "a LightGBM" : "an ONNX") +
+                           " model cannot run on libxgboost: runtime must be \"native\" or "
+                           "\"auto\"");
   }
-  ASSIGN_OR_RETURN(std::string text, ReadBytes(file));
-  auto model = TreeModel::FromLightgbmText(text);
+  ASSIGN_OR_RETURN(std::string bytes, ReadBytes(file));
+  auto model = lightgbm ? TreeModel::FromLightgbmText(bytes) : TreeModel::FromOnnx(bytes);
   if (!model.ok()) {
     return Status(model.status().code(),
                   "the native runtime cannot serve this model: " + model.status().message());
@@ -36,7 +38,9 @@ StatusOr<LoadedModel> LoadLightgbm(const VersionFile& file, Runtime runtime) {
 }  // namespace
 
 StatusOr<LoadedModel> LoadModel(const VersionFile& file, Runtime runtime) {
-  if (file.format == ModelFormat::kLightgbm) return LoadLightgbm(file, runtime);
+  if (file.format == ModelFormat::kLightgbm || file.format == ModelFormat::kOnnx) {
+    return LoadNativeOnly(file, runtime);
+  }
   // libxgboost reads a file's format from its extension: a file named
   // otherwise goes through a temporary file named for its format.
   const std::string canonical = file.format == ModelFormat::kXgboostJson  ? "model.json"

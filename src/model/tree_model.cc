@@ -6,6 +6,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -520,6 +521,37 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
 // libxgboost's PredTransform, in float.
 void TreeModel::TransformRow(float* row, float* dest, int64_t) const {
   const int64_t groups = num_groups_;
+  // onnxruntime's ComputeLogistic.
+  auto logistic = [](float x) {
+    const float v = 1 / (1 + std::exp(-std::abs(x)));
+    return x < 0 ? 1 - v : v;
+  };
+  switch (transform_) {
+    case Transform::kOnnxLogistic:
+      for (int64_t g = 0; g < groups; ++g) dest[g] = logistic(row[g]);
+      break;
+    case Transform::kOnnxSoftmax: {
+      float wmax = -std::numeric_limits<float>::max();
+      for (int64_t g = 0; g < groups; ++g) wmax = row[g] > wmax ? row[g] : wmax;
+      float sum = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        dest[g] = std::exp(row[g] - wmax);
+        sum += dest[g];
+      }
+      for (int64_t g = 0; g < groups; ++g) dest[g] /= sum;
+      break;
+    }
+    case Transform::kOnnxBinaryComplement:
+      dest[0] = 1.f - row[0];
+      dest[1] = row[0];
+      break;
+    case Transform::kOnnxBinaryLogistic:
+      dest[0] = logistic(-row[0]);
+      dest[1] = logistic(row[0]);
+      break;
+    default:
+      break;
+  }
   switch (transform_) {
     case Transform::kIdentity:
     case Transform::kSignedSquare:
@@ -545,6 +577,8 @@ void TreeModel::TransformRow(float* row, float* dest, int64_t) const {
     case Transform::kArgmax:
       dest[0] = static_cast<float>(std::max_element(row, row + groups) - row);
       break;
+    default:  // kOnnx*, above
+      break;
   }
 }
 
@@ -558,6 +592,7 @@ void TreeModel::TransformRow(double* row, float* dest, int64_t iterations) const
   switch (transform_) {
     case Transform::kIdentity:
     case Transform::kArgmax:
+    default:
       break;
     case Transform::kSignedSquare:
       for (int64_t g = 0; g < groups; ++g) {
@@ -622,7 +657,10 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, const PredictOp
   size_t first_tree = 0, last_tree = roots_.size();
   if (!options.plain()) RETURN_IF_ERROR(TreeRange(options, num_rows, &first_tree, &last_tree));
   const int64_t iterations = static_cast<int64_t>(last_tree - first_tree) / trees_per_iteration_;
-  out->resize(static_cast<size_t>(num_rows * (argmax ? 1 : groups)));
+  const int64_t width = argmax                                                 ? 1
+                        : kind == OutputKind::kMargin || outputs_per_row_ == 0 ? groups
+                                                                               : outputs_per_row_;
+  out->resize(static_cast<size_t>(num_rows * width));
   Acc margins[kBlockRows * 64];
   const int64_t block = groups <= 64 ? kBlockRows : 1;
   std::vector<Acc> wide;  // margins of one row for models of more than 64 classes
@@ -645,7 +683,14 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, const PredictOp
     }
     for (int64_t r = 0; r < n; ++r) {
       Acc* row = m + r * groups;
-      float* dest = out->data() + (begin + r) * (argmax ? 1 : groups);
+      float* dest = out->data() + (begin + r) * width;
+      if (onnx_) {
+        // onnxruntime's aggregator: the average over trees, then the base values.
+        for (int64_t g = 0; g < groups; ++g) {
+          if (onnx_average_trees_ > 0) row[g] /= static_cast<Acc>(onnx_average_trees_);
+          if (!onnx_base_values_.empty()) row[g] += onnx_base_values_[g];
+        }
+      }
       if (kind == OutputKind::kMargin) {
         for (int64_t g = 0; g < groups; ++g) dest[g] = static_cast<float>(row[g]);
       } else {

@@ -55,6 +55,13 @@ class TreeModel final : public Model {
   // ...), the file's feature names. Unimplemented (naming it) for what it cannot
   // evaluate exactly; InvalidArgument for a malformed file.
   static StatusOr<std::unique_ptr<TreeModel>> FromLightgbmText(std::string_view text);
+  // Builds the evaluator from an ONNX model (onnx_model.cc) whose graph is one
+  // ai.onnx.ml TreeEnsembleRegressor or TreeEnsembleClassifier and its plain
+  // post-processing (ZipMap, Cast, Identity). Outputs follow onnxruntime's
+  // semantics (sums in float, base values after the trees, its binary-class
+  // conventions); per-tree outputs (contributions, leaves) are not offered.
+  // Unimplemented (naming it) for other operators, modes and transforms.
+  static StatusOr<std::unique_ptr<TreeModel>> FromOnnx(std::string_view bytes);
 
   const ModelInfo& info() const override { return info_; }
   Status Predict(const float* rows, int64_t num_rows, OutputKind kind,
@@ -80,7 +87,21 @@ class TreeModel final : public Model {
 
   // How margins become outputs; one per supported objective family.
   // kSignedSquare is LightGBM's `sqrt` regression (sign(m) * m * m).
-  enum class Transform { kIdentity, kSigmoid, kExp, kSoftmax, kArgmax, kSignedSquare };
+  // kOnnx*: onnxruntime's post_transform in float (LOGISTIC, SOFTMAX; and the
+  // two-column outputs of a binary classifier with one score: [1 - s, s] or
+  // [logistic(-s), logistic(s)]).
+  enum class Transform {
+    kIdentity,
+    kSigmoid,
+    kExp,
+    kSoftmax,
+    kArgmax,
+    kSignedSquare,
+    kOnnxLogistic,
+    kOnnxSoftmax,
+    kOnnxBinaryComplement,
+    kOnnxBinaryLogistic
+  };
 
   // One node. An inner node compares row[feature] with `value` and goes to
   // `left` (less, or missing with default-left) or `left + 1`; a leaf holds its
@@ -159,6 +180,13 @@ class TreeModel final : public Model {
   bool general_ = false;         // some nodes are special (zero-as-missing, categorical)
   double sigmoid_ = 1;           // LightGBM's sigmoid parameter
   bool average_output_ = false;  // LightGBM random forest: outputs averaged over the rounds
+  // ONNX: the sums are divided by this many trees (AVERAGE; 0: SUM), then each
+  // group's base value is added, before the transform; outputs per row when
+  // they differ from the groups (2 for a binary classifier with one score).
+  bool onnx_ = false;
+  int64_t onnx_average_trees_ = 0;
+  std::vector<float> onnx_base_values_;
+  int32_t outputs_per_row_ = 0;
   int64_t trees_per_iteration_ = 1;
   std::vector<Node> nodes_;      // every tree, depth-first, one after another
   std::vector<uint32_t> roots_;  // index of each tree's root in nodes_

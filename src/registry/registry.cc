@@ -682,7 +682,7 @@ StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& versio
     if (!format) {
       return InvalidArgument("artifact '" + std::string(name) +
                              "' is not a model file (XGBoost .json, .ubj or .xgb; LightGBM "
-                             ".txt or .lgb)");
+                             ".txt or .lgb; ONNX .onnx)");
     }
     return ModelFile{filename, std::move(bytes), *format};
   };
@@ -705,7 +705,8 @@ StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& versio
                                               "': " + data.status().message());
     }
     ASSIGN_OR_RETURN(ModelFile file, file_named(flavor->data, std::move(data).value()));
-    if ((flavor->flavor == "lightgbm") != (file.format == model::ModelFormat::kLightgbm)) {
+    if ((flavor->flavor == "lightgbm") != (file.format == model::ModelFormat::kLightgbm) ||
+        (flavor->flavor == "onnx") != (file.format == model::ModelFormat::kOnnx)) {
       return InvalidArgument("MLflow model at '" + version.source + "': the " + flavor->flavor +
                              " flavor's data file '" + flavor->data + "' is not a " +
                              flavor->flavor + " model file");

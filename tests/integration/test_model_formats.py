@@ -127,7 +127,7 @@ def test_repository_takes_formats_by_name_or_declared(start_server, tmp_path):
     shutil.copy(IRIS_UBJ, repo / "xgb_declared" / "1" / "other.ubj")
     r = requests.post(f"{server.url}/v2/repository/models/xgb_declared/load")
     assert r.status_code == 400 and "exactly one file" in r.json()["error"]
-    (repo / "xgb_declared" / "config.json").write_text(json.dumps({"format": "onnx"}))
+    (repo / "xgb_declared" / "config.json").write_text(json.dumps({"format": "pmml"}))
     r = requests.post(f"{server.url}/v2/repository/models/xgb_declared/load")
     assert r.status_code == 400 and '"format" must be' in r.json()["error"]
 
