@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -306,6 +307,51 @@ BENCHMARK(BM_Lightgbm<true, true>)
     ->Name("lightgbm_100_trees/native_contributions")
     ->Arg(1)
     ->Arg(64);
+
+// An ONNX model named by $INFERD_ONNX_MODEL (bench/onnx_bench.py writes one and runs
+// this with it, to set the figures beside onnxruntime's), on rows of its width from
+// $INFERD_ONNX_ROWS (raw float32); skipped without them.
+void BM_Onnx(benchmark::State& state) {
+  static std::unique_ptr<TreeModel> model;
+  static std::vector<float> rows;
+  static std::string error = [] {
+    const char* path = std::getenv("INFERD_ONNX_MODEL");
+    const char* data = std::getenv("INFERD_ONNX_ROWS");
+    if (!path || !data) return std::string("INFERD_ONNX_MODEL and INFERD_ONNX_ROWS not set");
+    std::ifstream in(path, std::ios::binary), raw(data, std::ios::binary);
+    std::stringstream bytes, floats;
+    bytes << in.rdbuf();
+    floats << raw.rdbuf();
+    auto loaded = TreeModel::FromOnnx(bytes.str());
+    if (!loaded.ok()) return loaded.status().ToString();
+    model = std::move(loaded).value();
+    const std::string f = floats.str();
+    rows.resize(f.size() / sizeof(float));
+    std::memcpy(rows.data(), f.data(), rows.size() * sizeof(float));
+    return std::string();
+  }();
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return;
+  }
+  const int64_t cols = model->info().num_features;
+  const int64_t total = static_cast<int64_t>(rows.size()) / cols;
+  const int64_t batch = state.range(0);
+  std::vector<float> out;
+  int64_t start = 0;
+  for (auto _ : state) {
+    if (start + batch > total) start = 0;
+    auto st = model->Predict(rows.data() + start * cols, batch, OutputKind::kProbability, &out);
+    if (!st.ok()) state.SkipWithError(st.ToString().c_str());
+    benchmark::DoNotOptimize(out.data());
+    start += batch;
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["trees"] = double(model->num_trees());
+  state.counters["nodes"] = double(model->num_nodes());
+}
+
+BENCHMARK(BM_Onnx)->Name("onnx/native")->Arg(1)->Arg(64);
 
 }  // namespace
 
