@@ -1,10 +1,11 @@
-// TreeModel: inferd's native evaluator for tree ensembles: XGBoost (gbtree) and
-// LightGBM.
+// TreeModel: inferd's native evaluator for tree ensembles: XGBoost (gbtree),
+// LightGBM and ONNX (ai.onnx.ml tree ensembles).
 //
 // An XGBoost ensemble is read from libxgboost's own JSON serialization of a
 // loaded booster, so every format libxgboost reads (JSON, UBJSON, legacy
 // binary) ends up here the same way; a LightGBM one from LightGBM's text model
-// (what Booster.save_model and MLflow's lightgbm flavor write). Each tree is laid out depth-first
+// (what Booster.save_model and MLflow's lightgbm flavor write); an ONNX one
+// from its protobuf (onnx_model.cc). Each tree is laid out depth-first
 // in one flat array of 12-byte nodes whose two children sit side by side, so a step down the tree
 // is one comparison and one add. Rows are evaluated in blocks of 64: one tree walks every row of
 // the block while its nodes are hot in cache, several walks at once so that independent chains of
@@ -21,10 +22,15 @@
 // within 1e-35 of zero read as zero, categorical bitsets) become the same
 // float `value < bound` nodes wherever an exact float bound exists, which is
 // every numerical split; zero-as-missing and categorical splits take a general
-// step only models that have them pay for. Parity is tested over trained
-// models and thousands of rows with missing values, infinities and values equal
-// to split thresholds (tree_model_test.cc against libxgboost,
-// tests/integration/test_lightgbm.py against the lightgbm wheel).
+// step only models that have them pay for. ONNX ensembles sum in float from 0
+// and add their base values after, as onnxruntime does. Parity is tested over
+// trained models and thousands of rows with missing values, infinities and
+// values equal to split thresholds (tree_model_test.cc against libxgboost,
+// tests/integration/test_lightgbm.py against the lightgbm wheel,
+// tests/integration/test_onnx.py against onnxruntime).
+//
+// Contributions (path-dependent TreeSHAP) and leaf indices come from the same
+// layout: each node keeps its cover, each leaf its exact output and source id.
 //
 // Models it cannot evaluate exactly (XGBoost's gblinear, dart, categorical
 // splits, vector leaves; LightGBM's linear trees; objectives it does not know)
