@@ -197,7 +197,8 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromLightgbmText(std::string_vie
   RETURN_IF_ERROR(ReadInt(header, "num_class", "header", &num_class));
   RETURN_IF_ERROR(ReadInt(header, "num_tree_per_iteration", "header", &per_iteration));
   RETURN_IF_ERROR(ReadInt(header, "max_feature_idx", "header", &max_feature));
-  if (num_class < 1 || per_iteration < 1 || max_feature < 0 || max_feature >= kMaxFeatures) {
+  if (num_class < 1 || num_class > kMaxGroups || per_iteration < 1 || max_feature < 0 ||
+      max_feature >= kMaxFeatures) {
     return Malformed("bad num_class, num_tree_per_iteration or max_feature_idx");
   }
   auto objective_line = header.find("objective");

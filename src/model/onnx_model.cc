@@ -145,7 +145,7 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromOnnx(std::string_view bytes)
     const auto* targets = attrs.Find("n_targets");
     outputs = targets ? targets->i() : 1;
   }
-  if (outputs < 1) return Malformed("no targets or class labels");
+  if (outputs < 1 || outputs > kMaxGroups) return Malformed("bad count of targets or classes");
   std::set<int64_t> scored(leaf_targets.begin(), leaf_targets.end());
   for (int64_t t : scored) {
     if (t < 0 || t >= outputs)

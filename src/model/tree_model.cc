@@ -27,6 +27,9 @@ static_assert(TreeModel::kMaxFeatures == kFeatureMask + 1);
 // LightGBM's kZeroThreshold (a float constant): values this close to zero are zero.
 constexpr float kZeroThreshold = 1e-35f;
 constexpr float kTwoPow31 = 2147483648.0f;
+// The deepest tree contributions are computed for (a path per level is kept,
+// and the recursion goes one call per level).
+constexpr int32_t kMaxShapDepth = 256;
 // Rows a tree walks before the next tree: small enough that the block's rows
 // and margins stay in L1 beside the tree.
 constexpr int64_t kBlockRows = 64;
@@ -898,6 +901,12 @@ Status TreeModel::Contributions(const float* rows, int64_t num_rows, const Predi
                                 std::vector<float>* out) const {
   size_t first_tree = 0, last_tree = 0;
   RETURN_IF_ERROR(TreeRange(options, num_rows, &first_tree, &last_tree));
+  // TreeSHAP recurses once per level and keeps a path per level: a degenerate
+  // tree (a chain of splits) would exhaust the stack.
+  if (max_depth_ > kMaxShapDepth) {
+    return Unimplemented("contributions of trees deeper than " + std::to_string(kMaxShapDepth) +
+                         " levels (this model has " + std::to_string(max_depth_) + ")");
+  }
   for (uint32_t root : roots_) {
     if (!(covers_[root] > 0)) {
       return Unimplemented(

@@ -87,6 +87,8 @@ class TreeModel final : public Model {
 
   // Features a model may have (the node's feature bits).
   static constexpr int64_t kMaxFeatures = int64_t{1} << 28;
+  // Outputs (classes, targets) a model file may declare.
+  static constexpr int64_t kMaxGroups = int64_t{1} << 16;
 
   int64_t num_trees() const { return static_cast<int64_t>(roots_.size()); }
   int64_t num_nodes() const { return static_cast<int64_t>(nodes_.size()); }

@@ -466,6 +466,42 @@ TEST(TreeModelTest, LightgbmSplitsAsLightgbmTakesThem) {
   }
 }
 
+// A chain of 600 splits on one feature: predictions walk it, contributions are
+// refused rather than recursing 600 levels deep.
+TEST(TreeModelTest, DegenerateDeepTreePredictsAndRefusesContributions) {
+  constexpr int kInner = 600;
+  std::string text =
+      "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nmax_feature_idx=0\n"
+      "objective=regression\n\nTree=0\nnum_leaves=" +
+      std::to_string(kInner + 1) + "\n";
+  std::string feature, threshold, decision, left, right, leaf, leaf_count, inner_count;
+  for (int i = 0; i < kInner; ++i) {
+    feature += "0 ";
+    threshold += std::to_string(i) + " ";
+    decision += "8 ";
+    left += std::to_string(~i) + " ";
+    right += std::to_string(i + 1 < kInner ? i + 1 : ~kInner) + " ";
+    inner_count += std::to_string(kInner + 1 - i) + " ";
+  }
+  for (int i = 0; i <= kInner; ++i) {
+    leaf += std::to_string(i) + " ";
+    leaf_count += "1 ";
+  }
+  text += "split_feature=" + feature + "\nthreshold=" + threshold + "\ndecision_type=" + decision +
+          "\nleft_child=" + left + "\nright_child=" + right + "\nleaf_value=" + leaf +
+          "\nleaf_count=" + leaf_count + "\ninternal_count=" + inner_count +
+          "\nis_linear=0\n\nend of trees\n";
+  auto model = TreeModel::FromLightgbmText(text);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const float row[] = {299.5f};
+  std::vector<float> out;
+  ASSERT_TRUE((*model)->Predict(row, 1, OutputKind::kProbability, &out).ok());
+  EXPECT_EQ(out, std::vector<float>{300.0f});
+  auto refused = (*model)->Contributions(row, 1, {}, &out);
+  EXPECT_EQ(refused.code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.message().find("deeper than"), std::string::npos) << refused.message();
+}
+
 TEST(TreeModelTest, LightgbmRefusesWhatItCannotEvaluate) {
   std::string text = kLightgbmText;
   std::string linear = std::regex_replace(text, std::regex("is_linear=0"), "is_linear=1",
