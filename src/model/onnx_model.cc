@@ -23,6 +23,9 @@
 namespace inferd::model {
 namespace {
 
+// The group of a tree with vector leaves.
+constexpr int64_t kAllGroups = -1;
+
 Status Malformed(const std::string& what) {
   return InvalidArgument("malformed ONNX model: " + what);
 }
@@ -222,6 +225,17 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromOnnx(std::string_view bytes)
     leaf_weights[{leaf_trees[i], leaf_nodes[i]}][group] += weights[i];
   }
   std::set<int64_t> trees(tree_ids.begin(), tree_ids.end());
+  // Trees that score several groups (a random forest's class shares) keep one
+  // leaf vector each instead of a copy of the tree per group: one walk a tree.
+  bool vector_leaves = false;
+  if (model->num_groups_ > 1) {
+    std::map<int64_t, std::set<int64_t>> tree_groups;
+    for (const auto& [leaf, by_group] : leaf_weights) {
+      for (const auto& [g, w] : by_group) tree_groups[leaf.first].insert(g);
+    }
+    for (const auto& [tree, scored_groups] : tree_groups) vector_leaves |= scored_groups.size() > 1;
+  }
+  if (vector_leaves) model->leaf_width_ = model->num_groups_;
   model->onnx_average_trees_ = aggregate == "AVERAGE" ? static_cast<int64_t>(trees.size()) : 0;
 
   for (int64_t tree : trees) {
@@ -249,6 +263,8 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromOnnx(std::string_view bytes)
         for (const auto& [group, w] : it->second) groups.insert(group);
       }
     }
+    // Vector leaves: the tree once, each leaf with every group's weight.
+    if (vector_leaves) groups = {kAllGroups};
     for (int64_t group : groups) {
       // Source node 0 is the root; the others follow in the tree's order.
       std::vector<SourceNode> nodes(members.size());
@@ -264,8 +280,12 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromOnnx(std::string_view bytes)
         if (mode == "LEAF") {
           auto it = leaf_weights.find({tree, node_ids[i]});
           node.leaf = 0;
+          if (group == kAllGroups) node.leaf_vector.assign(model->num_groups_, 0.0f);
           if (it != leaf_weights.end()) {
-            if (auto w = it->second.find(group); w != it->second.end()) node.leaf = w->second;
+            for (const auto& [g, w] : it->second) {
+              if (group == kAllGroups) node.leaf_vector[g] = w;
+              if (g == group) node.leaf = w;
+            }
           }
           node.leaf_id = static_cast<int32_t>(node_ids[i]);
           continue;
@@ -296,7 +316,8 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromOnnx(std::string_view bytes)
           return Unimplemented("ONNX node mode " + mode);
         }
       }
-      RETURN_IF_ERROR(model->AddTree(nodes, static_cast<int32_t>(group), num_features));
+      RETURN_IF_ERROR(model->AddTree(nodes, group == kAllGroups ? 0 : static_cast<int32_t>(group),
+                                     num_features));
     }
   }
   model->trees_per_iteration_ = std::max<int64_t>(1, model->num_trees());

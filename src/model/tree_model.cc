@@ -339,6 +339,15 @@ Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
       node.feature = kLeaf;
       node.left = static_cast<uint32_t>(leaves_.size());
       leaves_.push_back({source.leaf, source.leaf_id});
+      if (leaf_width_ > 1) {
+        if (source.leaf_vector.size() != static_cast<size_t>(leaf_width_)) {
+          return InvalidArgument(name + " has a leaf of " +
+                                 std::to_string(source.leaf_vector.size()) + " values, not " +
+                                 std::to_string(leaf_width_));
+        }
+        leaf_vectors_.insert(leaf_vectors_.end(), source.leaf_vector.begin(),
+                             source.leaf_vector.end());
+      }
       continue;
     }
     const int64_t l = source.left, r = source.right;
@@ -521,6 +530,62 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
   }
 }
 
+template <bool kGeneral>
+void TreeModel::AddVectorTrees(const float* rows, int64_t num_rows, size_t first_tree,
+                               size_t last_tree, float* margins) const {
+  const Splits s{nodes_.data(), bitsets_.data(),
+                 reinterpret_cast<const uint32_t*>(categories_.data())};
+  const int64_t width = info_.num_features;
+  const int32_t groups = num_groups_;
+  for (size_t t = first_tree; t < last_tree; ++t) {
+    const Node* root = nodes_.data() + roots_[t];
+    int64_t r = 0;
+    if (lockstep_rows_) {
+      // Eight rows in lockstep on models larger than L1, as AddTrees.
+      constexpr int64_t kRows = 8;
+      for (; r + kRows <= num_rows; r += kRows) {
+        const Node* n[kRows];
+        const float* row[kRows];
+        for (int64_t k = 0; k < kRows; ++k) {
+          n[k] = root;
+          row[k] = rows + (r + k) * width;
+        }
+        WalkTogether<kGeneral>(s, n, row);
+        for (int64_t k = 0; k < kRows; ++k) {
+          const float* v = leaf_vectors_.data() + size_t{n[k]->left} * groups;
+          for (int32_t g = 0; g < groups; ++g) margins[(r + k) * groups + g] += v[g];
+        }
+      }
+    }
+    // Two rows at a time, each stopping at its own leaf (as AddTrees on small models).
+    for (; r + 1 < num_rows; r += 2) {
+      const float* row_a = rows + r * width;
+      const float* row_b = row_a + width;
+      const Node* a = root;
+      const Node* b = root;
+      while (!IsLeaf(a) && !IsLeaf(b)) {
+        a = Step<kGeneral>(s, a, row_a);
+        b = Step<kGeneral>(s, b, row_b);
+      }
+      while (!IsLeaf(a)) a = Step<kGeneral>(s, a, row_a);
+      while (!IsLeaf(b)) b = Step<kGeneral>(s, b, row_b);
+      const float* va = leaf_vectors_.data() + size_t{a->left} * groups;
+      const float* vb = leaf_vectors_.data() + size_t{b->left} * groups;
+      for (int32_t g = 0; g < groups; ++g) {
+        margins[r * groups + g] += va[g];
+        margins[(r + 1) * groups + g] += vb[g];
+      }
+    }
+    for (; r < num_rows; ++r) {
+      const float* row = rows + r * width;
+      const Node* n = root;
+      while (!IsLeaf(n)) n = Step<kGeneral>(s, n, row);
+      const float* v = leaf_vectors_.data() + size_t{n->left} * groups;
+      for (int32_t g = 0; g < groups; ++g) margins[r * groups + g] += v[g];
+    }
+  }
+}
+
 // libxgboost's PredTransform, in float.
 void TreeModel::TransformRow(float* row, float* dest, int64_t) const {
   const int64_t groups = num_groups_;
@@ -679,10 +744,19 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, const PredictOp
     } else {
       std::copy_n(options.base_margin.data() + begin * groups, n * groups, m);
     }
-    if (general_) {
-      AddTrees<Acc, true>(rows + begin * info_.num_features, n, first_tree, last_tree, m);
+    const float* block = rows + begin * info_.num_features;
+    if (leaf_width_ > 1) {
+      if constexpr (std::is_same_v<Acc, float>) {  // vector leaves: ONNX models, in float
+        if (general_) {
+          AddVectorTrees<true>(block, n, first_tree, last_tree, m);
+        } else {
+          AddVectorTrees<false>(block, n, first_tree, last_tree, m);
+        }
+      }
+    } else if (general_) {
+      AddTrees<Acc, true>(block, n, first_tree, last_tree, m);
     } else {
-      AddTrees<Acc, false>(rows + begin * info_.num_features, n, first_tree, last_tree, m);
+      AddTrees<Acc, false>(block, n, first_tree, last_tree, m);
     }
     for (int64_t r = 0; r < n; ++r) {
       Acc* row = m + r * groups;

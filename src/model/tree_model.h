@@ -141,6 +141,7 @@ class TreeModel final : public Model {
     std::vector<uint32_t> categories;  // kCategorical: bitset of the categories going left
     double leaf = 0;                   // a leaf's output
     int32_t leaf_id = 0;               // a leaf's id in the source format
+    std::vector<float> leaf_vector;    // vector leaves (leaf_width_ > 1): one value per group
     double cover = 0;  // the training weight through the node (XGBoost's sum_hessian,
                        // LightGBM's data count): TreeSHAP's proportions
   };
@@ -164,6 +165,11 @@ class TreeModel final : public Model {
   template <typename Acc, bool kGeneral>
   void AddTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
                 Acc* margins) const;
+  // As AddTrees for models whose leaves are vectors, one value per group (ONNX
+  // classifiers whose trees score every class): each tree walked once.
+  template <bool kGeneral>
+  void AddVectorTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
+                      float* margins) const;
   template <typename Acc>
   Status PredictAs(const float* rows, int64_t num_rows, const PredictOptions& options,
                    std::vector<float>* out) const;
@@ -195,6 +201,8 @@ class TreeModel final : public Model {
   int64_t onnx_average_trees_ = 0;
   std::vector<float> onnx_base_values_;
   int32_t outputs_per_row_ = 0;
+  int32_t leaf_width_ = 1;           // values per leaf: 1, or num_groups_ (vector leaves)
+  std::vector<float> leaf_vectors_;  // leaf i's values at i * leaf_width_
   int64_t trees_per_iteration_ = 1;
   std::vector<Node> nodes_;      // every tree, depth-first, one after another
   std::vector<uint32_t> roots_;  // index of each tree's root in nodes_
