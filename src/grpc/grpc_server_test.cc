@@ -187,6 +187,10 @@ TEST_F(GrpcServerTest, ExpiredRequestIsNotRun) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   ::grpc::Status status = stub_->RepositoryModelUnload(&context, request, &response);
   EXPECT_EQ(status.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's deadline is its receive time plus the timeout the client sent,
+  // so it can end later than the client's when the request was slow to arrive:
+  // release the worker only once it has surely passed too.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   release.set_value();
   // The queued unload sees its deadline passed and leaves the model alone.
   while (executor_->queued() + executor_->running() > 0) {

@@ -178,17 +178,20 @@ class MongoStore::Impl {
   Status Open(const std::string& uri_text) {
     static std::once_flag init;
     std::call_once(init, [] {
-      mongoc_init();
-      // The driver's own messages go to our log, at our levels, not to stderr.
+      // The driver's own messages go to our log, at our levels, not to stderr;
+      // set before mongoc_init, which has messages of its own. Its shared-memory
+      // counters (for mongoc's own profiling tool) are not ours to warn about.
       mongoc_log_set_handler(
           [](mongoc_log_level_t level, const char* domain, const char* message, void*) {
-            if (level <= MONGOC_LOG_LEVEL_WARNING) {
+            const bool counters = std::string_view(message).starts_with("Falling back to malloc");
+            if (level <= MONGOC_LOG_LEVEL_WARNING && !counters) {
               spdlog::warn("mongoc {}: {}", domain, OneLine(message));
             } else {
               spdlog::trace("mongoc {}: {}", domain, message);
             }
           },
           nullptr);
+      mongoc_init();
     });
     bson_error_t error;
     uri_ = mongoc_uri_new_with_error(uri_text.c_str(), &error);
