@@ -87,8 +87,10 @@ Status AppendInstance(od::value instance, size_t row, const model::Servable& ser
   return InvalidArgument(where + " must be an array of numbers or an object of features");
 }
 
-StatusOr<std::vector<float>> ParseInstances(const http::Request& request,
-                                            const model::Servable& servable, size_t* num_rows) {
+// The request's instances as one FP32 input of [rows, features] for the
+// servable; `num_rows` is how many there are.
+StatusOr<serving::InferRequest> ParseInstances(const http::Request& request,
+                                               const model::Servable& servable, size_t* num_rows) {
   thread_local od::parser parser;
   simdjson::padded_string copy;
   od::document doc;
@@ -118,7 +120,13 @@ StatusOr<std::vector<float>> ParseInstances(const http::Request& request,
   }
   if (!found) return InvalidArgument("request body has no \"instances\"");
   if (!AtEnd(doc)) return InvalidArgument("trailing content after the JSON request body");
-  return rows;
+  serving::InferRequest infer;
+  serving::InferInput& input = infer.inputs.emplace_back();
+  input.name = servable.config.input_name;
+  input.datatype = "FP32";
+  input.shape = {static_cast<int64_t>(*num_rows), servable.model->info().num_features};
+  input.data = std::move(rows);
+  return infer;
 }
 
 class V1Api {
@@ -148,15 +156,9 @@ class V1Api {
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
     size_t num_rows = 0;
-    auto rows = ParseInstances(request, s, &num_rows);
-    if (!rows.ok()) return ErrorResponse(inference().Reject(s, rows.status()));
-    serving::InferRequest infer;
-    serving::InferInput& input = infer.inputs.emplace_back();
-    input.name = s.config.input_name;
-    input.datatype = "FP32";
-    input.shape = {static_cast<int64_t>(num_rows), s.model->info().num_features};
-    input.data = std::move(rows).value();
-    auto inferred = inference().Infer(s, infer, serving::Protocol::kRestV1);
+    auto infer = ParseInstances(request, s, &num_rows);
+    if (!infer.ok()) return ErrorResponse(inference().Reject(s, infer.status()));
+    auto inferred = inference().Infer(s, *infer, serving::Protocol::kRestV1);
     if (!inferred.ok()) return ErrorResponse(inferred.status());
     const std::vector<float>& predictions = inferred->values;
     const std::string& prediction_id = inferred->prediction_id;
@@ -189,17 +191,11 @@ class V1Api {
     if (!servable.ok()) return ErrorResponse(servable.status());
     const model::Servable& s = **servable;
     size_t num_rows = 0;
-    auto rows = ParseInstances(request, s, &num_rows);
-    if (!rows.ok()) return ErrorResponse(inference().Reject(s, rows.status()));
-    serving::InferRequest infer;
-    serving::InferInput& input = infer.inputs.emplace_back();
-    input.name = s.config.input_name;
-    input.datatype = "FP32";
+    auto infer = ParseInstances(request, s, &num_rows);
+    if (!infer.ok()) return ErrorResponse(inference().Reject(s, infer.status()));
+    infer->outputs.push_back({serving::kContributionsOutput});
+    auto inferred = inference().Infer(s, *infer, serving::Protocol::kRestV1);
     const model::ModelInfo& info = s.model->info();
-    input.shape = {static_cast<int64_t>(num_rows), info.num_features};
-    input.data = std::move(rows).value();
-    infer.outputs.push_back({serving::kContributionsOutput});
-    auto inferred = inference().Infer(s, infer, serving::Protocol::kRestV1);
     if (!inferred.ok()) return ErrorResponse(inferred.status());
     const float* phi = inferred->data(inferred->outputs[0]);
     const int64_t features = info.num_features;
