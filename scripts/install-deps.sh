@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh               build, test and deployment-check dependencies
 #   scripts/install-deps.sh --build-only  just what building the binary needs (the Dockerfile)
 #   INFERD_SKIP_PEER=1 ...                skip the FastAPI peer used by benchmarks
+# Browser tests use Debian's chromium with Playwright from PyPI (tests/requirements.txt);
+# Playwright's own browser downloads are never used.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=all
@@ -28,6 +30,8 @@ test_pkgs=(
   nghttp2-client
   # deployment checks (tests/deploy)
   shellcheck git
+  # the console's browser tests (tests/browser): Playwright drives Debian's Chromium
+  chromium fonts-dejavu-core
 )
 debian_pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && debian_pkgs+=("${test_pkgs[@]}")
@@ -55,6 +59,17 @@ if [ ! -f "$ui/swagger-ui-bundle.js" ]; then
   (cd "$tmp" && npm pack -s swagger-ui-dist@5.35.0 >/dev/null && tar xzf swagger-ui-dist-*.tgz)
   mkdir -p "$ui"
   cp "$tmp"/package/{swagger-ui-bundle.js,swagger-ui.css,LICENSE} "$ui"/
+  rm -rf "$tmp"
+fi
+# uPlot, the console's charts at /ui (compiled into the binary likewise).
+uplot="$root/third_party/uplot"
+uplot_version=1.6.32
+if [ "$(cat "$uplot/.version" 2>/dev/null)" != "$uplot_version" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack -s "uplot@$uplot_version" >/dev/null && tar xzf uplot-*.tgz)
+  mkdir -p "$uplot"
+  cp "$tmp"/package/dist/{uPlot.iife.min.js,uPlot.min.css} "$tmp"/package/LICENSE "$uplot"/
+  echo "$uplot_version" >"$uplot/.version"
   rm -rf "$tmp"
 fi
 if [ "$mode" = build ]; then

@@ -3,15 +3,8 @@
 // binary at build time, so /docs works offline and in a bare container.
 #include <string_view>
 
+#include "api/embed.h"
 #include "api/service.h"
-
-// Emits `symbol` and `symbol_end` around the bytes of `path` in .rodata.
-#define INFERD_EMBED(symbol, path)                                          \
-  asm(".section .rodata\n.balign 16\n.global " #symbol "\n" #symbol ":\n" \
-      ".incbin \"" path "\"\n.global " #symbol "_end\n" #symbol "_end:\n"  \
-      ".byte 0\n.previous\n");                                             \
-  extern "C" const char symbol[];                                           \
-  extern "C" const char symbol##_end[];
 
 INFERD_EMBED(inferd_openapi_json, INFERD_OPENAPI_JSON)
 INFERD_EMBED(inferd_swagger_js, INFERD_SWAGGER_UI_DIR "/swagger-ui-bundle.js")
@@ -37,12 +30,10 @@ constexpr std::string_view kDocsPage = R"(<!DOCTYPE html>
 </html>
 )";
 
+constexpr char kCacheForADay[] = "public, max-age=86400";
+
 http::Response Asset(const char* begin, const char* end, const char* content_type) {
-  http::Response response;
-  response.content_type = content_type;
-  response.body.assign(begin, end);
-  response.headers.emplace_back("Cache-Control", "public, max-age=86400");
-  return response;
+  return EmbeddedAsset(begin, end, content_type, kCacheForADay);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ Service::Service(const ServiceContext& context)
   if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
   AddV1Routes(context, &router_);
   AddDocsRoutes(&router_);
+  AddConsoleRoutes(&router_);
   if (context.registry != nullptr && context.store != nullptr) {
     AddMlflowRoutes(context, &router_);
   }

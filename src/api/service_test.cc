@@ -131,5 +131,33 @@ TEST_F(ServiceTest, MetadataAndRepository) {
   EXPECT_NE(Call("GET", "/docs").body.find("SwaggerUIBundle"), std::string::npos);
 }
 
+TEST_F(ServiceTest, ConsoleIsServedFromTheBinary) {
+  http::Response page = Call("GET", "/ui");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"/ui/pages.js\"></script>"), std::string::npos);
+  auto header = [](const http::Response& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header(page, "Content-Security-Policy").rfind("default-src 'self';", 0), 0u);
+  EXPECT_EQ(Call("GET", "/ui/").body, page.body);
+  for (const char* asset : {"/ui/console.js", "/ui/charts.js", "/ui/pages.js"}) {
+    http::Response r = Call("GET", asset);
+    EXPECT_EQ(r.status, 200) << asset;
+    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(r.body.rfind("// inferd console", 0), 0u) << asset;
+    EXPECT_EQ(header(r, "Cache-Control"), "no-cache");
+  }
+  http::Response uplot = Call("GET", "/ui/uPlot.iife.min.js");
+  EXPECT_NE(uplot.body.find("uPlot"), std::string::npos);
+  EXPECT_EQ(header(uplot, "Cache-Control"), "public, max-age=86400");
+  EXPECT_EQ(Call("GET", "/ui/console.css").content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(Call("GET", "/ui/missing.js").status, 404);
+  EXPECT_EQ(Call("POST", "/ui").status, 405);
+}
+
 }  // namespace
 }  // namespace inferd::api

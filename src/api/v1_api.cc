@@ -345,6 +345,36 @@ class V1Api {
     return JsonResponse(std::move(reply));
   }
 
+  // GET /v1/models/{m}/versions/{v}/lineage: what produced a registry version
+  // (its dataset, training parameters and holdout metrics, source and run).
+  http::Response Lineage(const PathParams& params) const {
+    if (context_.registry == nullptr) {
+      return ErrorResponse(NotFound("this server has no model registry"));
+    }
+    auto number = registry::ParseVersionNumber(params.version);
+    if (!number.ok()) return ErrorResponse(number.status());
+    auto version = context_.registry->GetVersion(std::string(params.model), *number);
+    if (!version.ok()) return ErrorResponse(version.status());
+    const registry::ModelVersion& v = *version;
+    std::string body;
+    JsonWriter json(&body);
+    json.BeginObject().Key("model").String(v.name).Key("version").String(std::to_string(v.version));
+    json.Key("source").String(v.source).Key("run_id").String(v.run_id);
+    json.Key("dataset");
+    if (v.dataset) {
+      json.BeginObject().Key("name").String(v.dataset->name).Key("version").Int(v.dataset->version);
+      json.Key("md5").String(v.dataset->md5).EndObject();
+    } else {
+      json.Null();
+    }
+    json.Key("params").BeginObject();
+    for (const auto& [k, p] : v.params) json.Key(k).String(p);
+    json.EndObject().Key("metrics").BeginObject();
+    for (const auto& [k, m] : v.metrics) json.Key(k).Double(m);
+    json.EndObject().EndObject();
+    return JsonResponse(std::move(body));
+  }
+
   // GET /v1/models/{m}/performance: live metrics on joined ground truth.
   http::Response Performance(const PathParams& params) const {
     auto loaded = context_.models->Versions(params.model);
@@ -382,6 +412,8 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
               [api](auto& request, auto& p) { return api->Drift(request, p); }, Runs::kOnWorker);
   router->Add("GET", "/v1/models/{model}/performance",
               [api](auto&, auto& p) { return api->Performance(p); });
+  router->Add("GET", "/v1/models/{model}/versions/{version}/lineage",
+              [api](auto&, auto& p) { return api->Lineage(p); }, Runs::kOnWorker);
   router->Add("POST", "/v1/feedback",
               [api](auto& request, auto&) { return api->Feedback(request); }, Runs::kOnWorker);
   router->Add(

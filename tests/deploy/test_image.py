@@ -78,8 +78,8 @@ def test_build_context_sends_the_sources_and_nothing_local():
     for needed in ("CMakeLists.txt", "src/main.cc", "src/api/openapi.json",
                    "scripts/install-deps.sh", "scripts/build.sh", "tests/data/breast_cancer.csv"):
         assert needed in files
-    for local in (".git/", ".venv/", "build/", "third_party/swagger-ui/", ".tools/",
-                  "tests/deploy/node_modules/", "inferd-data/"):
+    for local in (".git/", ".venv/", "build/", "third_party/swagger-ui/", "third_party/uplot/",
+                  ".tools/", "tests/deploy/node_modules/", "inferd-data/"):
         assert not any(f.startswith(local) for f in files), local
 
 

@@ -56,6 +56,9 @@ def test_ci_tests_against_a_real_mongodb_7_and_runs_the_sanitizers():
     assert uri.startswith("mongodb://") and "@mongo:27017/" in uri
     assert "scripts/test.sh" in runs(ci, "test")
     assert "scripts/test-sanitizers.sh" in runs(ci, "sanitizers")
+    kept = next(s for s in steps(ci, "test")
+                if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert kept["if"] == "always()" and kept["with"]["path"] == "build/screenshots/"
     terraform = runs(ci, "terraform")
     assert "terraform fmt -check" in terraform and "terraform validate" in terraform
 
