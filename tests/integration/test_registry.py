@@ -164,3 +164,36 @@ def test_cli_registers_and_the_server_picks_it_up(registry_server, store_uri):
     assert cli("delete", "breast_cancer", "--version", "1").returncode == 0
     assert cli("delete", "breast_cancer").returncode == 0
     assert "breast_cancer" not in cli("list").stdout
+
+
+def test_lineage_says_what_produced_a_version(registry_server, store_uri):
+    trained = subprocess.run([str(BINARY), "--store", store_uri, "train", "--data",
+                              str(DATA / "breast_cancer.csv"), "--target", "target",
+                              "--register", "cancer", "--num-rounds", "5", "--seed", "7"],
+                             capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0, trained.stderr
+    shown = subprocess.run([str(BINARY), "--store", store_uri, "models", "show", "cancer"],
+                           capture_output=True, text=True, timeout=30).stdout
+    url = registry_server.url + "/v1/models/cancer/versions/{}/lineage"
+    lineage = requests.get(url.format(1)).json()
+    dataset = lineage["dataset"]
+    assert dataset["name"] == "breast_cancer" and dataset["version"] == 1
+    assert f"dataset breast_cancer@1 md5 {dataset['md5']}" in shown
+    assert lineage["params"]["num_rounds"] == "5" and lineage["params"]["seed"] == "7"
+    assert {"auc", "logloss", "accuracy"} <= set(lineage["metrics"])
+    for name, value in lineage["metrics"].items():
+        assert f"metric {name}={value:.6g}" in shown
+    assert lineage["source"].startswith("mlflow-artifacts:/models/cancer/")
+    assert (lineage["model"], lineage["version"]) == ("cancer", "1")
+    # A version registered from a file has no lineage beyond its source.
+    registered = subprocess.run([str(BINARY), "--store", store_uri, "models", "register",
+                                 "cancer", "--file", str(CANCER)],
+                                capture_output=True, text=True, timeout=30)
+    assert registered.returncode == 0, registered.stderr
+    bare = requests.get(url.format(2)).json()
+    assert bare["dataset"] is None and bare["params"] == {} and bare["metrics"] == {}
+    for version, status in (("9", 404), ("0", 400), ("x", 400)):
+        r = requests.get(url.format(version))
+        assert r.status_code == status and r.json()["error"], version
+    r = requests.get(registry_server.url + "/v1/models/nothing/versions/1/lineage")
+    assert r.status_code == 404 and "nothing" in r.json()["error"]

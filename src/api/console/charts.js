@@ -95,6 +95,20 @@ const Charts = (() => {
     return draw(container, key, opts, [xs, histogram.reference, histogram.live]);
   }
 
+  const kValueAxis = { size: 56, values: (u, splits) => splits.map((v) => Console.num(v, 3)) };
+
+  // uPlot series for lines, one colour each; points marked while they are few.
+  function lines(series, points) {
+    return series.map((s, i) => ({
+      label: s.label,
+      stroke: kPalette[i % kPalette.length],
+      width: 2,
+      spanGaps: true,
+      points: { show: points < 60 },
+      value: (u, v) => Console.num(v),
+    }));
+  }
+
   // Lines over time: `times` in seconds since the epoch, `series` a list of
   // {label, values} (null where a line has no point).
   function timeSeries(container, times, series, { height = 220, yLabel = "", yRange } = {}) {
@@ -106,18 +120,8 @@ const Charts = (() => {
         x: { time: true, range: (u, min, max) => (max - min < 60 ? [max - 60, max + 1] : [min, max]) },
         y: yRange ? { range: yRange } : { auto: true },
       },
-      axes: [{}, { label: yLabel, size: 56, values: (u, splits) => splits.map((v) => Console.num(v, 3)) }],
-      series: [
-        {},
-        ...series.map((s, i) => ({
-          label: s.label,
-          stroke: kPalette[i % kPalette.length],
-          width: 2,
-          spanGaps: true,
-          points: { show: times.length < 60 },
-          value: (u, v) => Console.num(v),
-        })),
-      ],
+      axes: [{}, { ...kValueAxis, label: yLabel }],
+      series: [{}, ...lines(series, times.length)],
     };
     const key = "ts:" + series.map((s) => s.label).join("|");
     return draw(container, key, opts, [times, ...series.map((s) => s.values)]);
@@ -136,18 +140,8 @@ const Charts = (() => {
     const opts = {
       height,
       scales: { x: { time: false } },
-      axes: [{ label: xLabel }, { size: 56, values: (u, splits) => splits.map((v) => Console.num(v, 3)) }],
-      series: [
-        { label: xLabel },
-        ...series.map((s, i) => ({
-          label: s.label,
-          stroke: kPalette[i % kPalette.length],
-          width: 2,
-          spanGaps: true,
-          points: { show: all.length < 60 },
-          value: (u, v) => Console.num(v),
-        })),
-      ],
+      axes: [{ label: xLabel }, kValueAxis],
+      series: [{ label: xLabel }, ...lines(series, all.length)],
     };
     const key = "steps:" + series.map((s) => s.label).join("|");
     return draw(container, key, opts, [all, ...columns]);
