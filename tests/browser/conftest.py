@@ -29,8 +29,10 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-deps.sh (Debian's chromium)")
     with sync_playwright() as p:
-        # Root in a container has no user namespaces for Chromium's sandbox.
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # Root in a container has no user namespaces for Chromium's sandbox, and a
+        # container's /dev/shm is often too small for its shared memory.
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
 
