@@ -7,6 +7,7 @@
 
 #include "cli/healthcheck_command.h"
 #include "cli/models_command.h"
+#include "cli/predictions_command.h"
 #include "cli/serve_command.h"
 #include "cli/train_command.h"
 #include "common/logging.h"
@@ -212,6 +213,19 @@ void AddDatasetCommands(CLI::App* datasets, inferd::cli::DatasetAddOptions* add_
   add->add_option("--columnar-dir", add_options->columnar_dir,
                   "Write columnar copies of the files here, for fast training")
       ->envname("INFERD_COLUMNAR_DIR");
+  add->add_option("--from-predictions", add_options->from_predictions,
+                  "MODEL: record the prediction log's rows with ground truth (feedback) instead");
+  add->add_option("--version", add_options->version,
+                  "With --from-predictions: only this model version")
+      ->check(CLI::PositiveNumber);
+  add->add_option("--since", add_options->since,
+                  "With --from-predictions: from this time (epoch ms, RFC 3339, or 7d ago)");
+  add->add_option("--until", add_options->until, "With --from-predictions: before this time");
+  add->add_option("--target", add_options->target,
+                  "With --from-predictions: the label column (default: the model's own)");
+  add->add_option("--output", add_options->output,
+                  "With --from-predictions: the CSV file to write "
+                  "(default ./inferd-data/datasets/<name>/<time>.csv)");
   auto* merge = datasets->add_subcommand("merge", "Merge the recorded shards of a run");
   merge->add_option("name", merge_options->name, "Dataset name")->required();
   merge->add_option("--run", merge_options->run, "The shards' run")->required();
@@ -272,6 +286,21 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
       ->envname("INFERD_COLUMNAR_DIR");
 }
 
+void AddPredictionsCommands(CLI::App* predictions, inferd::cli::PredictionExportOptions* o) {
+  predictions->require_subcommand(1);
+  auto* exp = predictions->add_subcommand(
+      "export", "Write logged predictions (with ground truth) as NDJSON or CSV");
+  exp->add_option("--model", o->model, "Only this model (required for CSV)");
+  exp->add_option("--version", o->version, "Only this version")->check(CLI::PositiveNumber);
+  exp->add_option("--since", o->since, "From this time: epoch ms, RFC 3339, or a duration ago (7d)");
+  exp->add_option("--until", o->until, "Before this time");
+  exp->add_option("--format", o->format)->check(CLI::IsMember({"ndjson", "csv"}))
+      ->capture_default_str();
+  exp->add_option("--output", o->output, "File to write (default: stdout)");
+  predictions->add_subcommand(
+      "migrate", "Rewrite prediction records of the JSON layout as compact float32 records");
+}
+
 int RunWithStore(const std::string& store_uri,
                  const std::function<inferd::Status(store::Store&, inferd::registry::Registry&)>&
                      command) {
@@ -307,6 +336,9 @@ int main(int argc, char** argv) {
   std::string dataset_ref;
   CLI::App* datasets = app.add_subcommand("datasets", "Record and inspect versioned datasets");
   AddDatasetCommands(datasets, &dataset_add, &dataset_merge, &dataset_ref);
+  inferd::cli::PredictionExportOptions prediction_export;
+  CLI::App* predictions = app.add_subcommand("predictions", "Export or migrate the prediction log");
+  AddPredictionsCommands(predictions, &prediction_export);
   inferd::cli::TrainCommandOptions train_options;
   CLI::App* train = app.add_subcommand("train", "Train an XGBoost model and register it");
   AddTrainFlags(train, &train_options);
@@ -336,6 +368,12 @@ int main(int argc, char** argv) {
       if (datasets->got_subcommand("add")) return inferd::cli::AddDataset(store, dataset_add);
       if (datasets->got_subcommand("merge")) return inferd::cli::MergeDataset(store, dataset_merge);
       return inferd::cli::ShowDataset(store, dataset_ref);
+    });
+  }
+  if (predictions->parsed()) {
+    return RunWithStore(store_uri, [&](store::Store& store, auto& registry) {
+      if (predictions->got_subcommand("migrate")) return inferd::cli::MigratePredictions(store);
+      return inferd::cli::ExportPredictions(store, registry, prediction_export);
     });
   }
   if (train->parsed() && train_options.tracker_only) {

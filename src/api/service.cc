@@ -18,6 +18,7 @@ Service::Service(const ServiceContext& context)
   AddV2Routes(context, &router_);
   if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
   AddV1Routes(context, &router_);
+  AddPredictionRoutes(context, &router_);
   AddDocsRoutes(&router_);
   AddConsoleRoutes(&router_);
   if (context.registry != nullptr && context.store != nullptr) {

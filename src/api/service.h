@@ -1,9 +1,9 @@
 // Service: the whole HTTP API as one function, Request -> Response.
 //
-// It owns the route table (V2, V1, repository extension, docs, console,
-// MLflow, metrics) and nothing else; the routes' logic lives in v2_api.cc,
-// v1_api.cc, mlflow_api.cc, docs.cc and console.cc, and inference itself in
-// serving/. Handle is
+// It owns the route table (V2, V1, the prediction log, repository extension,
+// docs, console, MLflow, metrics) and nothing else; the routes' logic lives in
+// v2_api.cc, v1_api.cc, predictions_api.cc, mlflow_api.cc, docs.cc and
+// console.cc, and inference itself in serving/. Handle is
 // thread-safe and never touches a socket, so tests call it directly.
 //
 // Where work runs: routes that wait (store I/O, model loads, artifact
@@ -96,6 +96,7 @@ class Service {
 // Route groups, each in its own file.
 void AddV2Routes(const ServiceContext& context, Router* router);
 void AddV1Routes(const ServiceContext& context, Router* router);
+void AddPredictionRoutes(const ServiceContext& context, Router* router);
 void AddDocsRoutes(Router* router);
 void AddConsoleRoutes(Router* router);
 void AddMlflowRoutes(const ServiceContext& context, Router* router);

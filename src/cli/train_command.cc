@@ -8,11 +8,16 @@
 
 #include "cli/models_command.h"
 #include "common/clock.h"
+#include "common/time_text.h"
 #include "train/distributed.h"
+#include "train/prediction_dataset.h"
 #include "train/tracker.h"
 
 namespace inferd::cli {
 namespace {
+
+// Records read from the store at a time by the commands that walk the prediction log.
+constexpr int64_t kPredictionPage = 500;
 
 std::string StemOf(const std::string& path) {
   return std::filesystem::path(path).stem().string();
@@ -46,7 +51,55 @@ StatusOr<std::pair<int, int>> ParseShard(const std::string& text) {
 
 }  // namespace
 
+// `datasets add --from-predictions MODEL`: the labelled rows to a file, then
+// the file as the next version of the dataset.
+Status AddDatasetFromPredictions(store::Store& store, const DatasetAddOptions& options) {
+  train::Datasets datasets(&store, SystemClock::Get());
+  registry::Registry registry(&store, SystemClock::Get());
+  const int64_t now = SystemClock::Get()->NowMillis();
+  store::PredictionQuery query{.model = options.from_predictions,
+                               .version = options.version,
+                               .limit = kPredictionPage};
+  if (!options.since.empty()) {
+    ASSIGN_OR_RETURN(query.since_ms, ParseTimeMs(options.since, now));
+  }
+  if (!options.until.empty()) {
+    ASSIGN_OR_RETURN(query.until_ms, ParseTimeMs(options.until, now));
+  }
+  const std::string name =
+      options.name.empty() ? options.from_predictions + "-feedback" : options.name;
+  const std::string output =
+      options.output.empty()
+          ? "./inferd-data/datasets/" + name + "/" + std::to_string(now) + ".csv"
+          : options.output;
+  ASSIGN_OR_RETURN(
+      train::LabelledRows written,
+      train::WriteLabelledRows(
+          store, query,
+          [&](const store::PredictionRecord& first) {
+            return train::TrainingColumns(registry, datasets, first.model, first.version,
+                                          first.input_cols(), options.target);
+          },
+          output, [](int64_t read, const train::LabelledRows& so_far) {
+            std::fprintf(stderr, "read %lld predictions, %lld labelled (%lld rows)\n",
+                         static_cast<long long>(read), static_cast<long long>(so_far.records),
+                         static_cast<long long>(so_far.rows));
+          }));
+  std::printf("wrote %lld labelled rows of %lld predictions to %s (%lld without ground truth)\n",
+              static_cast<long long>(written.rows), static_cast<long long>(written.records),
+              output.c_str(), static_cast<long long>(written.unlabelled));
+  ASSIGN_OR_RETURN(train::DatasetVersion d, datasets.Add(name, output));
+  PrintDataset(d);
+  return Status::Ok();
+}
+
 Status AddDataset(store::Store& store, const DatasetAddOptions& options) {
+  if (!options.from_predictions.empty()) {
+    if (!options.inputs.empty() || !options.dvc_file.empty() || !options.shard.empty()) {
+      return InvalidArgument("--from-predictions takes no data files, --dvc or --shard");
+    }
+    return AddDatasetFromPredictions(store, options);
+  }
   train::Datasets datasets(&store, SystemClock::Get());
   std::vector<std::string> inputs = options.inputs;
   if (!options.dvc_file.empty() && inputs.empty()) {

@@ -21,6 +21,14 @@ struct DatasetAddOptions {
   std::string shard;     // "I/N": process shard I of N ("" = the whole dataset)
   std::string run;       // ties the shards of one run together ("" = from the listing)
   std::string columnar_dir;  // write columnar copies here ("" = none)
+
+  // Or the labelled rows of model `from_predictions`'s prediction log
+  // (train/prediction_dataset.h), written to `output` first.
+  std::string from_predictions;
+  int64_t version = 0;       // 0: every version
+  std::string since, until;  // as common/time_text.h reads them ("" = no bound)
+  std::string target;        // the label column's name ("" = the version's own)
+  std::string output;        // "" = ./inferd-data/datasets/<name>/<time>.csv
 };
 Status AddDataset(store::Store& store, const DatasetAddOptions& options);
 

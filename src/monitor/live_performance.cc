@@ -1,8 +1,5 @@
 #include "monitor/live_performance.h"
 
-#include <simdjson.h>
-
-#include <cmath>
 #include <functional>
 
 #include "common/eval_metrics.h"
@@ -46,37 +43,13 @@ StatusOr<LivePerformance::Remembered> LivePerformance::Find(const std::string& i
     if (auto it = shard.by_id.find(id); it != shard.by_id.end()) return it->second;
   }
   if (store_ == nullptr) return NotFound("unknown prediction id '" + id + "'");
-  auto doc = store_->Get(store::kPredictions, id);
-  if (doc.status().code() == StatusCode::kNotFound) {
+  auto record = store_->GetPrediction(id);
+  if (record.status().code() == StatusCode::kNotFound) {
     return NotFound("unknown prediction id '" + id + "'");
   }
-  if (!doc.ok()) return doc.status();
-  simdjson::dom::parser parser;
-  simdjson::dom::element e;
-  if (parser.parse(*doc).get(e) != simdjson::SUCCESS) return Internal("bad prediction record");
-  Remembered r;
-  std::string_view model;
-  if (e["model"].get(model) != simdjson::SUCCESS) return Internal("prediction record lacks model");
-  r.model = std::string(model);
-  if (e["version"].get(r.version) != simdjson::SUCCESS) return Internal("record lacks version");
-  simdjson::dom::array shape, data;
-  if (e["outputs"]["shape"].get(shape) != simdjson::SUCCESS ||
-      e["outputs"]["data"].get(data) != simdjson::SUCCESS) {
-    return Internal("prediction record lacks outputs");
-  }
-  int64_t rows = 0, cols = 1;
-  size_t i = 0;
-  for (auto d : shape) (i++ == 0 ? rows : cols) = d.get_int64().value_unsafe();
-  r.rows = rows;
-  for (auto v : data) {
-    double x = 0;
-    if (v.get(x) != simdjson::SUCCESS) x = std::nan("");
-    r.outputs.push_back(static_cast<float>(x));
-  }
-  std::string_view kind;
-  r.kind = e["kind"].get(kind) == simdjson::SUCCESS ? std::string(kind)
-                                                    : (cols > 1 ? "multiclass" : "regression");
-  return r;
+  if (!record.ok()) return record.status();
+  return Remembered{std::move(record->model), record->version, std::move(record->kind),
+                    record->rows, std::move(record->outputs)};
 }
 
 Status LivePerformance::AddFeedback(const std::string& id, const std::vector<float>& labels) {

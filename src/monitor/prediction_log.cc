@@ -3,14 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
-
-#include "common/json_writer.h"
 
 namespace inferd::monitor {
 namespace {
+
+// How much of the spool a replay reads at a time.
+constexpr size_t kSpoolReadChunk = 4 << 20;
 
 std::mt19937_64& ThreadRandom() {
   thread_local std::mt19937_64 random(std::random_device{}());
@@ -19,44 +22,94 @@ std::mt19937_64& ThreadRandom() {
 
 }  // namespace
 
-std::string NewPredictionId() {
-  // 12 hex digits of milliseconds, then 20 random ones: unique, and in time
-  // order, so stores append to their id index instead of splitting it.
+std::string NewPredictionId(int64_t time_ms) {
+  // The time first, so stores append to their id index and a time range is an
+  // id range; then a process-wide sequence number, so one process's ids of the
+  // same millisecond keep their order; then 48 bits drawn once per process, so
+  // that processes do not collide.
   static constexpr char kHex[] = "0123456789abcdef";
-  const uint64_t ms = static_cast<uint64_t>(SystemClock::Get()->NowMillis());
-  std::string id(32, '0');
-  for (int i = 0; i < 12; ++i) id[i] = kHex[(ms >> (4 * (11 - i))) & 0xF];
-  uint64_t a = ThreadRandom()(), b = ThreadRandom()();
-  for (int i = 0; i < 16; ++i) id[12 + i] = kHex[(a >> (4 * i)) & 0xF];
-  for (int i = 0; i < 4; ++i) id[28 + i] = kHex[(b >> (4 * i)) & 0xF];
+  static std::atomic<uint32_t> sequence{0};
+  static const uint64_t process_bits = std::random_device{}() ^
+                                       (uint64_t{std::random_device{}()} << 32);
+  std::string id = store::PredictionIdPrefix(time_ms);
+  id.resize(32);
+  const uint32_t n = sequence.fetch_add(1, std::memory_order_relaxed);
+  for (int i = 0; i < 8; ++i) id[12 + i] = kHex[(n >> (4 * (7 - i))) & 0xF];
+  for (int i = 0; i < 12; ++i) id[20 + i] = kHex[(process_bits >> (4 * i)) & 0xF];
   return id;
 }
 
-std::string MatrixToJson(const float* values, int64_t rows, int64_t cols) {
-  std::string out;
-  out.reserve(static_cast<size_t>(rows * cols) * 10 + 32);
-  JsonWriter json(&out);
-  json.BeginObject().Key("shape").BeginArray().Int(rows).Int(cols).EndArray();
-  json.Key("data").BeginArray();
-  for (int64_t i = 0; i < rows * cols; ++i) json.Float(values[i]);
-  json.EndArray().EndObject();
-  return out;
+namespace {
+
+template <typename T>
+void Put(std::string* out, T value) {
+  out->append(reinterpret_cast<const char*>(&value), sizeof(T));
 }
 
-std::string RecordToJson(const PredictionRecord& r) {
-  std::string out;
-  const int64_t rows = std::max<int64_t>(r.rows, 1);
-  JsonWriter json(&out);
-  json.BeginObject();
-  json.Key("model").String(r.model).Key("version").Int(r.version);
-  json.Key("time").Int(r.time_ms).Key("latency_us").Int(r.latency_us);
-  json.Key("kind").String(r.kind);
-  json.Key("inputs").Raw(MatrixToJson(r.inputs.data(), r.rows,
-                                      static_cast<int64_t>(r.inputs.size()) / rows));
-  json.Key("outputs").Raw(MatrixToJson(r.outputs.data(), r.rows,
-                                       static_cast<int64_t>(r.outputs.size()) / rows));
-  json.EndObject();
-  return out;
+template <typename T>
+bool Take(std::string_view* in, T* value) {
+  if (in->size() < sizeof(T)) return false;
+  std::memcpy(value, in->data(), sizeof(T));
+  in->remove_prefix(sizeof(T));
+  return true;
+}
+
+void PutString(std::string* out, const std::string& s) {
+  Put<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+bool TakeString(std::string_view* in, std::string* s) {
+  uint32_t size = 0;
+  if (!Take(in, &size) || in->size() < size) return false;
+  s->assign(in->data(), size);
+  in->remove_prefix(size);
+  return true;
+}
+
+bool TakeFloats(std::string_view* in, uint64_t count, std::vector<float>* values) {
+  if (in->size() / sizeof(float) < count) return false;
+  values->resize(count);
+  if (count > 0) std::memcpy(values->data(), in->data(), count * sizeof(float));
+  in->remove_prefix(count * sizeof(float));
+  return true;
+}
+
+}  // namespace
+
+void AppendSpoolRecord(const PredictionRecord& r, std::string* out) {
+  const size_t start = out->size();
+  Put<uint32_t>(out, 0);  // the length, filled in below
+  PutString(out, r.id);
+  PutString(out, r.model);
+  PutString(out, r.kind);
+  Put<int64_t>(out, r.version);
+  Put<int64_t>(out, r.time_ms);
+  Put<int64_t>(out, r.latency_us);
+  Put<int64_t>(out, r.rows);
+  Put<uint64_t>(out, r.inputs.size());
+  Put<uint64_t>(out, r.outputs.size());
+  out->append(reinterpret_cast<const char*>(r.inputs.data()), r.inputs.size() * sizeof(float));
+  out->append(reinterpret_cast<const char*>(r.outputs.data()), r.outputs.size() * sizeof(float));
+  const auto length = static_cast<uint32_t>(out->size() - start - sizeof(uint32_t));
+  std::memcpy(out->data() + start, &length, sizeof(length));
+}
+
+bool ReadSpoolRecord(std::string_view* in, PredictionRecord* r) {
+  uint32_t length = 0;
+  std::string_view frame = *in;
+  if (!Take(&frame, &length) || frame.size() < length) return false;
+  std::string_view body = frame.substr(0, length);
+  uint64_t inputs = 0, outputs = 0;
+  if (!TakeString(&body, &r->id) || !TakeString(&body, &r->model) ||
+      !TakeString(&body, &r->kind) || !Take(&body, &r->version) || !Take(&body, &r->time_ms) ||
+      !Take(&body, &r->latency_us) || !Take(&body, &r->rows) || !Take(&body, &inputs) ||
+      !Take(&body, &outputs) || !TakeFloats(&body, inputs, &r->inputs) ||
+      !TakeFloats(&body, outputs, &r->outputs) || !body.empty()) {
+    return false;
+  }
+  in->remove_prefix(sizeof(uint32_t) + length);
+  return true;
 }
 
 StatusOr<std::unique_ptr<PredictionLog>> PredictionLog::Create(store::Store* store,
@@ -174,10 +227,7 @@ void PredictionLog::Run() {
 
 void PredictionLog::WriteBatch(std::vector<PredictionRecord> batch) {
   if (!store_down_) {
-    std::vector<store::Document> docs;
-    docs.reserve(batch.size());
-    for (const auto& r : batch) docs.push_back({r.id, RecordToJson(r)});
-    auto inserted = store_->InsertMany(store::kPredictions, docs);
+    auto inserted = store_->InsertPredictions(batch);
     if (inserted.ok()) {
       written_.fetch_add(*inserted);
       return;
@@ -191,50 +241,87 @@ void PredictionLog::WriteBatch(std::vector<PredictionRecord> batch) {
 }
 
 Status PredictionLog::Spool(const std::vector<PredictionRecord>& batch) {
-  std::string lines;
-  for (const auto& r : batch) lines += r.id + "\t" + RecordToJson(r) + "\n";
-  if (static_cast<uint64_t>(spool_bytes_.load()) + lines.size() > options_.spool_max_bytes) {
+  std::string frames;
+  if (spool_bytes_.load() == 0) frames = kSpoolHeader;
+  for (const auto& r : batch) AppendSpoolRecord(r, &frames);
+  if (static_cast<uint64_t>(spool_bytes_.load()) + frames.size() > options_.spool_max_bytes) {
     dropped_.fetch_add(static_cast<int64_t>(batch.size()));
     return ResourceExhausted("spool full (" + std::to_string(options_.spool_max_bytes) +
                              " bytes, --spool-max-bytes): dropped " +
                              std::to_string(batch.size()) + " records");
   }
   std::ofstream out(options_.spool_path, std::ios::app | std::ios::binary);
-  out << lines;
+  out << frames;
   out.flush();
   if (!out) {
     dropped_.fetch_add(static_cast<int64_t>(batch.size()));
     return Unavailable("cannot append to the spool " + options_.spool_path);
   }
-  spool_bytes_.fetch_add(static_cast<int64_t>(lines.size()));
+  spool_bytes_.fetch_add(static_cast<int64_t>(frames.size()));
   spooled_.fetch_add(static_cast<int64_t>(batch.size()));
+  return Status::Ok();
+}
+
+Status PredictionLog::ReplayBatch(const std::vector<PredictionRecord>& batch) {
+  if (batch.empty()) return Status::Ok();
+  auto inserted = store_->InsertPredictions(batch);
+  if (!inserted.ok()) {
+    write_errors_.fetch_add(1);
+    store_down_ = true;
+    next_ping_ = std::chrono::steady_clock::now() + options_.retry_interval;
+    return inserted.status();
+  }
+  replayed_.fetch_add(*inserted);
   return Status::Ok();
 }
 
 Status PredictionLog::Replay() {
   std::ifstream in(options_.spool_path, std::ios::binary);
-  std::string line;
-  std::vector<store::Document> docs;
-  auto flush = [&]() -> Status {
-    if (docs.empty()) return Status::Ok();
-    auto inserted = store_->InsertMany(store::kPredictions, docs);
-    docs.clear();
-    if (!inserted.ok()) {
-      write_errors_.fetch_add(1);
-      store_down_ = true;
-      next_ping_ = std::chrono::steady_clock::now() + options_.retry_interval;
-      return inserted.status();
-    }
-    replayed_.fetch_add(*inserted);
-    return Status::Ok();
+  std::string header(kSpoolHeader.size(), '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  header.resize(static_cast<size_t>(in.gcount()));
+  std::vector<PredictionRecord> batch;
+  auto add = [&](PredictionRecord r) -> Status {
+    batch.push_back(std::move(r));
+    if (batch.size() < options_.batch_size) return Status::Ok();
+    Status st = ReplayBatch(batch);
+    batch.clear();
+    return st;
   };
-  while (std::getline(in, line)) {
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) continue;  // a torn last line from a crash
-    docs.push_back({line.substr(0, tab), line.substr(tab + 1)});
-    if (docs.size() >= options_.batch_size) RETURN_IF_ERROR(flush());
+  if (header == kSpoolHeader) {
+    // Frames, read a chunk at a time so that memory stays bounded by the chunk
+    // and the largest record.
+    std::string buffer;
+    std::vector<char> chunk(kSpoolReadChunk);
+    PredictionRecord r;
+    while (in) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      buffer.append(chunk.data(), static_cast<size_t>(in.gcount()));
+      std::string_view rest = buffer;
+      while (ReadSpoolRecord(&rest, &r)) RETURN_IF_ERROR(add(std::move(r)));
+      buffer.erase(0, buffer.size() - rest.size());
+    }
+    if (!buffer.empty()) {
+      spdlog::warn("prediction log: skipped a torn spool tail of {} bytes", buffer.size());
+    }
+  } else {
+    // JSON lines "<id>\t<document>" from an inferd before the binary spool.
+    in.clear();
+    in.seekg(0);
+    std::string line;
+    while (std::getline(in, line)) {
+      const size_t tab = line.find('\t');
+      if (tab == std::string::npos) continue;  // a torn last line from a crash
+      auto r = store::PredictionFromLegacyJson(line.substr(0, tab),
+                                               std::string_view(line).substr(tab + 1));
+      if (!r.ok()) {
+        spdlog::warn("prediction log: skipped a spooled record: {}", r.status().message());
+        continue;
+      }
+      RETURN_IF_ERROR(add(std::move(r).value()));
+    }
   }
-  RETURN_IF_ERROR(flush());
+  RETURN_IF_ERROR(ReplayBatch(batch));
   in.close();
   std::ofstream(options_.spool_path, std::ios::trunc | std::ios::binary);
   spool_bytes_.store(0);

@@ -3,10 +3,11 @@
 //
 // Record() appends to a bounded in-memory queue and returns at once. One
 // writer thread takes batches from the queue and inserts them with
-// Store::InsertMany. When the store fails, the batch goes to an append-only
-// spool file instead, and the writer keeps spooling until a ping succeeds;
-// then it replays the spool (InsertMany skips ids already stored, so a replay
-// never counts a record twice) and truncates it. Limits, both documented in
+// Store::InsertPredictions. When the store fails, the batch goes to an
+// append-only spool file (binary, kSpoolHeader) instead, and the writer keeps
+// spooling until a ping succeeds; then it replays the spool (the store skips
+// ids already stored, so a replay never counts a record twice) and truncates
+// it. A spool of JSON lines left by an older inferd is replayed too. Limits, both documented in
 // README.md: `queue_capacity` records and `queue_max_bytes` of them in memory
 // (a 64-row record is ~20x a 1-row one, so a count alone bounds no memory),
 // and `spool_max_bytes` on disk; past them records are dropped and counted.
@@ -31,26 +32,22 @@
 
 namespace inferd::monitor {
 
-// One logged inference. Tensors stay binary until the writer thread formats
-// them, so recording costs the request thread two copies, not JSON printing.
-struct PredictionRecord {
-  std::string id;
-  std::string model;
-  int64_t version = 0;
-  int64_t time_ms = 0;
-  int64_t latency_us = 0;
-  std::string kind;  // "binary", "multiclass" or "regression", for joining feedback
-  int64_t rows = 0;
-  std::vector<float> inputs;   // rows x (inputs.size() / rows), row-major
-  std::vector<float> outputs;  // rows x (outputs.size() / rows)
-};
+// One logged inference: the store's record type. Tensors stay binary from the
+// request thread to the store, so recording costs the request thread two
+// copies and the writer no formatting at all.
+using PredictionRecord = store::PredictionRecord;
 
 // The memory a queued record holds, as counted against queue_max_bytes.
 uint64_t RecordBytes(const PredictionRecord& record);
 
-// The store document of a record (without its id): {model, version, time,
-// latency_us, inputs: {shape, data}, outputs: {shape, data}}.
-std::string RecordToJson(const PredictionRecord& record);
+// The spool's framing: a header line, then per record a little-endian u32
+// length and the record's fields and floats. Appends one record to `out`.
+void AppendSpoolRecord(const PredictionRecord& record, std::string* out);
+// Reads the record at the front of `in` and advances past it; false at the
+// end or at a torn or damaged tail (a crash mid-append), which is skipped.
+bool ReadSpoolRecord(std::string_view* in, PredictionRecord* record);
+// The first line of every spool file in this framing.
+inline constexpr std::string_view kSpoolHeader = "inferd prediction spool v2\n";
 
 struct PredictionLogStats {
   int64_t queued = 0;      // in memory now
@@ -99,6 +96,8 @@ class PredictionLog {
   void WriteBatch(std::vector<PredictionRecord> batch);
   Status Spool(const std::vector<PredictionRecord>& batch);
   Status Replay();
+  // Inserts a batch replayed from the spool; counts it. Requires the writer thread.
+  Status ReplayBatch(const std::vector<PredictionRecord>& batch);
 
   store::Store* store_;
   const Options options_;
@@ -117,12 +116,9 @@ class PredictionLog {
   std::thread writer_;
 };
 
-// `rows` x `cols` floats as {"shape": [rows, cols], "data": [row-major]}: a flat
-// array, because FerretDB (like some other MongoDB-compatible stores) refuses
-// nested arrays.
-std::string MatrixToJson(const float* values, int64_t rows, int64_t cols);
-
-// A 32-hex-digit id: the time in ms (12 digits), then 80 random bits.
-std::string NewPredictionId();
+// A 32-hex-digit id: `time_ms` (12 digits, store::PredictionIdPrefix), a
+// process-wide sequence number (8 digits: one process's ids keep their order
+// within a millisecond), and 48 bits drawn once per process. Thread-safe.
+std::string NewPredictionId(int64_t time_ms);
 
 }  // namespace inferd::monitor

@@ -227,7 +227,8 @@ std::string InferenceService::Record(const model::Servable& servable, const floa
       }
     }
   }
-  std::string id = monitor::NewPredictionId();
+  const int64_t now_ms = SystemClock::Get()->NowMillis();
+  std::string id = monitor::NewPredictionId(now_ms);
   const char* kind = model::TaskName(model::TaskOf(info));
   if (options_.performance != nullptr) {
     options_.performance->Remember(id, servable.name, servable.version, kind, outputs, num_rows);
@@ -237,7 +238,7 @@ std::string InferenceService::Record(const model::Servable& servable, const floa
   log->Record({.id = id,
                .model = servable.name,
                .version = servable.version,
-               .time_ms = SystemClock::Get()->NowMillis(),
+               .time_ms = now_ms,
                .latency_us = latency_us,
                .kind = kind,
                .rows = num_rows,

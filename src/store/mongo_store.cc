@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <unordered_map>
 
 namespace inferd::store {
 namespace {
@@ -142,6 +144,116 @@ Status Conflict(std::string_view collection, std::string_view id) {
                             " was changed concurrently; read it again");
 }
 
+// A prediction record's {shape: [rows, cols], data: <float32 bytes>}.
+void AppendMatrix(bson_t* doc, const char* key, int64_t rows, int64_t cols,
+                  const std::vector<float>& values) {
+  bson_t matrix, shape;
+  BSON_APPEND_DOCUMENT_BEGIN(doc, key, &matrix);
+  BSON_APPEND_ARRAY_BEGIN(&matrix, "shape", &shape);
+  BSON_APPEND_INT64(&shape, "0", rows);
+  BSON_APPEND_INT64(&shape, "1", cols);
+  bson_append_array_end(&matrix, &shape);
+  BSON_APPEND_BINARY(&matrix, "data", BSON_SUBTYPE_BINARY,
+                     reinterpret_cast<const uint8_t*>(values.data()),
+                     static_cast<uint32_t>(values.size() * sizeof(float)));
+  bson_append_document_end(doc, &matrix);
+}
+
+Bson PredictionToBson(const PredictionRecord& r) {
+  Bson doc = NewBson();
+  bson_append_utf8(doc.get(), "_id", 3, r.id.data(), static_cast<int>(r.id.size()));
+  bson_append_utf8(doc.get(), "model", 5, r.model.data(), static_cast<int>(r.model.size()));
+  BSON_APPEND_INT64(doc.get(), "version", r.version);
+  BSON_APPEND_DATE_TIME(doc.get(), "time", r.time_ms);
+  BSON_APPEND_INT64(doc.get(), "latency_us", r.latency_us);
+  bson_append_utf8(doc.get(), "kind", 4, r.kind.data(), static_cast<int>(r.kind.size()));
+  AppendMatrix(doc.get(), "inputs", r.rows, r.input_cols(), r.inputs);
+  AppendMatrix(doc.get(), "outputs", r.rows, r.output_cols(), r.outputs);
+  return doc;
+}
+
+std::string Utf8(const bson_iter_t* it) {
+  uint32_t length = 0;
+  const char* s = bson_iter_utf8(it, &length);
+  return std::string(s, length);
+}
+
+// Reads a compact {shape, data: binary} matrix; false when `data` is not binary
+// (a legacy record: numbers in an array).
+bool ReadMatrix(const bson_iter_t* matrix, int64_t* rows, std::vector<float>* values) {
+  bson_iter_t it;
+  if (!BSON_ITER_HOLDS_DOCUMENT(matrix) || !bson_iter_recurse(matrix, &it)) return false;
+  bool binary = false;
+  while (bson_iter_next(&it)) {
+    const std::string_view key = bson_iter_key(&it);
+    if (key == "shape" && BSON_ITER_HOLDS_ARRAY(&it)) {
+      bson_iter_t dims;
+      if (bson_iter_recurse(&it, &dims) && bson_iter_next(&dims)) *rows = bson_iter_as_int64(&dims);
+    } else if (key == "data" && BSON_ITER_HOLDS_BINARY(&it)) {
+      bson_subtype_t subtype;
+      uint32_t length = 0;
+      const uint8_t* data = nullptr;
+      bson_iter_binary(&it, &subtype, &length, &data);
+      values->resize(length / sizeof(float));
+      if (length >= sizeof(float)) std::memcpy(values->data(), data, values->size() * sizeof(float));
+      binary = true;
+    }
+  }
+  return binary;
+}
+
+StatusOr<PredictionRecord> PredictionFromBson(const bson_t* doc) {
+  PredictionRecord r;
+  bson_iter_t it;
+  bool compact = true;
+  int64_t output_rows = 0;
+  if (!bson_iter_init(&it, doc)) return Internal("unreadable prediction record");
+  while (bson_iter_next(&it)) {
+    const std::string_view key = bson_iter_key(&it);
+    if (key == "_id" && BSON_ITER_HOLDS_UTF8(&it)) {
+      r.id = Utf8(&it);
+    } else if (key == "model" && BSON_ITER_HOLDS_UTF8(&it)) {
+      r.model = Utf8(&it);
+    } else if (key == "kind" && BSON_ITER_HOLDS_UTF8(&it)) {
+      r.kind = Utf8(&it);
+    } else if (key == "version") {
+      r.version = bson_iter_as_int64(&it);
+    } else if (key == "latency_us") {
+      r.latency_us = bson_iter_as_int64(&it);
+    } else if (key == "time") {
+      r.time_ms = BSON_ITER_HOLDS_DATE_TIME(&it) ? bson_iter_date_time(&it) : bson_iter_as_int64(&it);
+    } else if (key == "inputs") {
+      compact = compact && ReadMatrix(&it, &r.rows, &r.inputs);
+    } else if (key == "outputs") {
+      compact = compact && ReadMatrix(&it, &output_rows, &r.outputs);
+    }
+  }
+  if (!compact) return PredictionFromLegacyJson(r.id, ToJson(doc));
+  RETURN_IF_ERROR(CheckPredictionRecord(r));
+  return r;
+}
+
+// A BSON value as JSON text (relaxed extended JSON).
+std::string ValueToJson(const bson_iter_t* value) {
+  Bson wrapper = NewBson();
+  bson_append_iter(wrapper.get(), "v", 1, value);
+  size_t length = 0;
+  char* text = bson_as_relaxed_extended_json(wrapper.get(), &length);
+  std::string json(text, length);
+  bson_free(text);
+  // {"v" : VALUE } -> VALUE
+  const size_t colon = json.find(':');
+  const size_t close = json.rfind('}');
+  std::string out = json.substr(colon + 1, close - colon - 1);
+  const size_t first = out.find_first_not_of(' ');
+  const size_t last = out.find_last_not_of(' ');
+  return first == std::string::npos ? "null" : out.substr(first, last - first + 1);
+}
+
+constexpr char kTtlIndex[] = "time_ttl";
+constexpr int32_t kNamespaceNotFound = 26;
+constexpr int32_t kIndexNotFound = 27;
+
 }  // namespace
 
 class MongoStore::Impl {
@@ -242,30 +354,54 @@ class MongoStore::Impl {
     struct Index {
       const char* collection;
       const char* field;
+      const char* second_field;  // nullptr: a single-field index
     };
-    for (auto [collection, field] :
-         {Index{"model_versions", "name"}, Index{"predictions", "model"},
-          Index{"datasets", "name"}, Index{kBlobChunks, "blob"}}) {
-      Lease lease(this, "");
-      Bson command = NewBson();
-      BSON_APPEND_UTF8(command.get(), "createIndexes", collection);
-      bson_t indexes, index, key;
-      BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
-      BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
-      BSON_APPEND_DOCUMENT_BEGIN(&index, "key", &key);
-      BSON_APPEND_INT32(&key, field, 1);
-      bson_append_document_end(&index, &key);
-      BSON_APPEND_UTF8(&index, "name", (std::string(field) + "_1").c_str());
-      bson_append_document_end(&indexes, &index);
-      bson_append_array_end(command.get(), &indexes);
-      bson_t reply;
-      bson_error_t error;
-      bool ok = mongoc_client_write_command_with_opts(lease.client(), database_.c_str(),
-                                                      command.get(), nullptr, &reply, &error);
-      bson_destroy(&reply);
-      if (!ok) return MongoError(std::string("createIndexes on ") + collection, error);
+    for (auto [collection, field, second_field] :
+         {Index{"model_versions", "name", nullptr}, Index{"predictions", "model", "_id"},
+          Index{"datasets", "name", nullptr}, Index{kBlobChunks, "blob", nullptr}}) {
+      Bson key = NewBson();
+      BSON_APPEND_INT32(key.get(), field, 1);
+      std::string name = std::string(field) + "_1";
+      if (second_field != nullptr) {
+        BSON_APPEND_INT32(key.get(), second_field, 1);
+        name += std::string("_") + second_field + "_1";
+      }
+      RETURN_IF_ERROR(CreateIndex(collection, key.get(), name, -1));
     }
     return Status::Ok();
+  }
+
+  // Creates index `name` on `key`; a TTL index when expire_after_seconds >= 0.
+  Status CreateIndex(const char* collection, const bson_t* key, const std::string& name,
+                     int64_t expire_after_seconds, bson_error_t* error_out = nullptr) {
+    Lease lease(this, "");
+    Bson command = NewBson();
+    BSON_APPEND_UTF8(command.get(), "createIndexes", collection);
+    bson_t indexes, index;
+    BSON_APPEND_ARRAY_BEGIN(command.get(), "indexes", &indexes);
+    BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+    BSON_APPEND_DOCUMENT(&index, "key", key);
+    BSON_APPEND_UTF8(&index, "name", name.c_str());
+    if (expire_after_seconds >= 0) {
+      BSON_APPEND_INT64(&index, "expireAfterSeconds", expire_after_seconds);
+    }
+    bson_append_document_end(&indexes, &index);
+    bson_append_array_end(command.get(), &indexes);
+    return WriteCommand(lease, command.get(), std::string("createIndexes on ") + collection,
+                        error_out);
+  }
+
+  // Runs a database command that writes; `error_out` (optional) receives the error.
+  Status WriteCommand(Lease& lease, const bson_t* command, const std::string& what,
+                      bson_error_t* error_out = nullptr) {
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_client_write_command_with_opts(lease.client(), database_.c_str(), command,
+                                                    nullptr, &reply, &error);
+    bson_destroy(&reply);
+    if (ok) return Status::Ok();
+    if (error_out != nullptr) *error_out = error;
+    return MongoError(what, error);
   }
 
   Status Insert(std::string_view collection, std::string_view id, std::string_view json) {
@@ -447,6 +583,12 @@ class MongoStore::Impl {
       pointers.push_back(doc.get());
       owned.push_back(std::move(doc));
     }
+    return InsertDocuments(collection, pointers);
+  }
+
+  // Inserts documents unordered; ids already present are skipped and not counted.
+  StatusOr<int64_t> InsertDocuments(std::string_view collection,
+                                    std::vector<const bson_t*>& pointers) {
     Bson opts = NewBson();
     BSON_APPEND_BOOL(opts.get(), "ordered", false);
     Lease lease(this, collection);
@@ -598,6 +740,191 @@ class MongoStore::Impl {
     return out;
   }
 
+  // The prediction log.
+
+  StatusOr<int64_t> InsertPredictions(const std::vector<PredictionRecord>& records) {
+    for (const PredictionRecord& r : records) RETURN_IF_ERROR(CheckPredictionRecord(r));
+    if (records.empty()) return int64_t{0};
+    std::vector<Bson> owned;
+    std::vector<const bson_t*> pointers;
+    owned.reserve(records.size());
+    for (const PredictionRecord& r : records) {
+      owned.push_back(PredictionToBson(r));
+      pointers.push_back(owned.back().get());
+    }
+    return InsertDocuments(kPredictions, pointers);
+  }
+
+  StatusOr<PredictionRecord> GetPrediction(std::string_view id) {
+    std::optional<StatusOr<PredictionRecord>> found;
+    RETURN_IF_ERROR(Find(kPredictions, IdSelector(id).get(), nullptr,
+                         [&](const bson_t* doc) { found = PredictionFromBson(doc); }));
+    if (!found) return NotFound("prediction '" + std::string(id) + "' not found");
+    return std::move(*found);
+  }
+
+  StatusOr<std::vector<PredictionRecord>> ListPredictions(const PredictionQuery& q) {
+    if (q.limit <= 0) return InvalidArgument("a prediction query needs a limit above 0");
+    Bson filter = NewBson();
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &range);
+    bson_append_utf8(&range, "$gt", 3, q.after_id.data(), static_cast<int>(q.after_id.size()));
+    BSON_APPEND_UTF8(&range, "$gte", PredictionIdPrefix(q.since_ms).c_str());
+    if (q.until_ms > 0) BSON_APPEND_UTF8(&range, "$lt", PredictionIdPrefix(q.until_ms).c_str());
+    bson_append_document_end(filter.get(), &range);
+    if (!q.model.empty()) {
+      bson_append_utf8(filter.get(), "model", 5, q.model.data(), static_cast<int>(q.model.size()));
+    }
+    if (q.version > 0) BSON_APPEND_INT64(filter.get(), "version", q.version);
+    Bson opts = NewBson();
+    bson_t sort;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "_id", 1);
+    bson_append_document_end(opts.get(), &sort);
+    BSON_APPEND_INT64(opts.get(), "limit", q.limit);
+    ASSIGN_OR_RETURN(std::vector<PredictionRecord> out, FindPredictions(filter.get(), opts.get()));
+    if (q.with_ground_truth && !out.empty()) RETURN_IF_ERROR(JoinGroundTruth(&out));
+    return out;
+  }
+
+  // The prediction records a find returns; the first record that does not
+  // decode fails the whole find.
+  StatusOr<std::vector<PredictionRecord>> FindPredictions(const bson_t* filter,
+                                                          const bson_t* opts) {
+    std::vector<PredictionRecord> out;
+    Status decoded = Status::Ok();
+    RETURN_IF_ERROR(Find(kPredictions, filter, opts, [&](const bson_t* doc) {
+      auto r = PredictionFromBson(doc);
+      if (r.ok()) {
+        out.push_back(std::move(r).value());
+      } else if (decoded.ok()) {
+        decoded = r.status();
+      }
+    }));
+    RETURN_IF_ERROR(decoded);
+    return out;
+  }
+
+  // Fills each record's ground_truth from the feedback with its id.
+  Status JoinGroundTruth(std::vector<PredictionRecord>* records) {
+    Bson filter = NewBson();
+    bson_t id, in;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id);
+    BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+    for (size_t i = 0; i < records->size(); ++i) {
+      const std::string& value = (*records)[i].id;
+      const std::string index = std::to_string(i);
+      bson_append_utf8(&in, index.c_str(), static_cast<int>(index.size()), value.data(),
+                       static_cast<int>(value.size()));
+    }
+    bson_append_array_end(&id, &in);
+    bson_append_document_end(filter.get(), &id);
+    std::unordered_map<std::string, std::string> truths;
+    RETURN_IF_ERROR(Find(kFeedback, filter.get(), nullptr, [&](const bson_t* doc) {
+      bson_iter_t it;
+      if (bson_iter_init_find(&it, doc, "ground_truth")) truths[IdOf(doc)] = ValueToJson(&it);
+    }));
+    for (PredictionRecord& r : *records) {
+      if (auto found = truths.find(r.id); found != truths.end()) r.ground_truth = found->second;
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<int64_t> DeleteOldestPredictions(int64_t before_ms, int64_t limit) {
+    if (limit <= 0) return int64_t{0};
+    const std::string bound = PredictionIdPrefix(before_ms);
+    // The limit-th oldest id below the bound; with fewer, every one below it.
+    Bson below = NewBson();
+    bson_t range;
+    BSON_APPEND_DOCUMENT_BEGIN(below.get(), "_id", &range);
+    BSON_APPEND_UTF8(&range, "$lt", bound.c_str());
+    bson_append_document_end(below.get(), &range);
+    Bson opts = NewBson();
+    bson_t sort, projection;
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "sort", &sort);
+    BSON_APPEND_INT32(&sort, "_id", 1);
+    bson_append_document_end(opts.get(), &sort);
+    BSON_APPEND_DOCUMENT_BEGIN(opts.get(), "projection", &projection);
+    BSON_APPEND_INT32(&projection, "_id", 1);
+    bson_append_document_end(opts.get(), &projection);
+    BSON_APPEND_INT64(opts.get(), "skip", limit - 1);
+    BSON_APPEND_INT64(opts.get(), "limit", 1);
+    std::string last;
+    RETURN_IF_ERROR(Find(kPredictions, below.get(), opts.get(),
+                         [&](const bson_t* doc) { last = IdOf(doc); }));
+    if (last.empty()) return DeleteMatching(kPredictions, below.get());
+    Bson upto = NewBson();
+    BSON_APPEND_DOCUMENT_BEGIN(upto.get(), "_id", &range);
+    BSON_APPEND_UTF8(&range, "$lte", last.c_str());
+    bson_append_document_end(upto.get(), &range);
+    return DeleteMatching(kPredictions, upto.get());
+  }
+
+  StatusOr<PredictionLogSize> GetPredictionLogSize() {
+    Lease lease(this, "");
+    Bson command = NewBson();
+    BSON_APPEND_UTF8(command.get(), "collStats", std::string(kPredictions).c_str());
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_client_command_simple(lease.client(), database_.c_str(), command.get(),
+                                           nullptr, &reply, &error);
+    PredictionLogSize size;
+    if (ok) {
+      size.records = Int64Field(&reply, "count");
+      size.bytes = Int64Field(&reply, "size");
+    }
+    bson_destroy(&reply);
+    if (!ok && error.code != kNamespaceNotFound) return MongoError("collStats", error);
+    return size;
+  }
+
+  Status SetPredictionTtl(int64_t seconds) {
+    if (claim_revisions_) {
+      return Unimplemented("FerretDB 1.x has no TTL indexes: inferd deletes expired "
+                           "predictions itself");
+    }
+    Lease lease(this, "");
+    if (seconds <= 0) {
+      Bson command = NewBson();
+      BSON_APPEND_UTF8(command.get(), "dropIndexes", std::string(kPredictions).c_str());
+      BSON_APPEND_UTF8(command.get(), "index", kTtlIndex);
+      bson_error_t error{};
+      Status st = WriteCommand(lease, command.get(), "dropIndexes", &error);
+      return st.ok() || error.code == kIndexNotFound ? Status::Ok() : st;
+    }
+    // Changes the expiry of the index when it exists, else creates it.
+    Bson command = NewBson();
+    BSON_APPEND_UTF8(command.get(), "collMod", std::string(kPredictions).c_str());
+    bson_t index;
+    BSON_APPEND_DOCUMENT_BEGIN(command.get(), "index", &index);
+    BSON_APPEND_UTF8(&index, "name", kTtlIndex);
+    BSON_APPEND_INT64(&index, "expireAfterSeconds", seconds);
+    bson_append_document_end(command.get(), &index);
+    bson_error_t error{};
+    Status st = WriteCommand(lease, command.get(), "collMod", &error);
+    if (st.ok() || error.code != kIndexNotFound) return st;
+    Bson key = NewBson();
+    BSON_APPEND_INT32(key.get(), "time", 1);
+    return CreateIndex(std::string(kPredictions).c_str(), key.get(), kTtlIndex, seconds);
+  }
+
+  StatusOr<int64_t> MigrateLegacyPredictions(int64_t limit) {
+    if (limit <= 0) return int64_t{0};
+    Bson filter = NewBson();
+    bson_t type;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "inputs.data", &type);
+    BSON_APPEND_UTF8(&type, "$type", "array");
+    bson_append_document_end(filter.get(), &type);
+    Bson opts = NewBson();
+    BSON_APPEND_INT64(opts.get(), "limit", limit);
+    ASSIGN_OR_RETURN(std::vector<PredictionRecord> records,
+                     FindPredictions(filter.get(), opts.get()));
+    for (const PredictionRecord& r : records) {
+      RETURN_IF_ERROR(Replace(kPredictions, r.id, PredictionToBson(r).get()));
+    }
+    return static_cast<int64_t>(records.size());
+  }
+
  private:
   mongoc_uri_t* uri_ = nullptr;
   mongoc_client_pool_t* pool_ = nullptr;
@@ -667,6 +994,26 @@ StatusOr<std::string> MongoStore::GetBlob(std::string_view id) { return impl_->G
 Status MongoStore::DeleteBlob(std::string_view id) { return impl_->DeleteBlob(id); }
 StatusOr<std::vector<std::string>> MongoStore::ListBlobs(std::string_view id_prefix) {
   return impl_->ListBlobs(id_prefix);
+}
+
+StatusOr<int64_t> MongoStore::InsertPredictions(const std::vector<PredictionRecord>& records) {
+  return impl_->InsertPredictions(records);
+}
+StatusOr<PredictionRecord> MongoStore::GetPrediction(std::string_view id) {
+  return impl_->GetPrediction(id);
+}
+StatusOr<std::vector<PredictionRecord>> MongoStore::ListPredictions(const PredictionQuery& query) {
+  return impl_->ListPredictions(query);
+}
+StatusOr<int64_t> MongoStore::DeleteOldestPredictions(int64_t before_ms, int64_t limit) {
+  return impl_->DeleteOldestPredictions(before_ms, limit);
+}
+StatusOr<PredictionLogSize> MongoStore::GetPredictionLogSize() {
+  return impl_->GetPredictionLogSize();
+}
+Status MongoStore::SetPredictionTtl(int64_t seconds) { return impl_->SetPredictionTtl(seconds); }
+StatusOr<int64_t> MongoStore::MigrateLegacyPredictions(int64_t limit) {
+  return impl_->MigrateLegacyPredictions(limit);
 }
 
 }  // namespace inferd::store

@@ -5,7 +5,14 @@
 // instance with pymongo). Blobs are split into `blob_chunks` documents of at
 // most kChunkBytes (below MongoDB's 16 MB limit) with a `blobs` document
 // listing them. Operations stay within what MongoDB 7 and FerretDB 1.x both
-// serve: no transactions, TTL indexes or change streams.
+// serve: no transactions or change streams, and a TTL index only on MongoDB.
+//
+// Prediction records are documents {_id, model, version, time (a BSON date),
+// latency_us, kind, inputs: {shape: [rows, cols], data: BinData}, outputs:
+// {...}}, data being little-endian float32s; the index {model: 1, _id: 1}
+// serves queries by model and time. Legacy records (data as an array of
+// numbers, time in ms) are read as they are and rewritten by
+// MigrateLegacyPredictions. The log's size is collStats' count and size.
 //
 // UpdateIf / DeleteIf are one replace_one / delete_one whose filter holds the
 // expected revision, which MongoDB applies atomically to the document.
@@ -60,6 +67,13 @@ class MongoStore final : public Store {
   StatusOr<std::string> GetBlob(std::string_view id) override;
   Status DeleteBlob(std::string_view id) override;
   StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) override;
+  StatusOr<int64_t> InsertPredictions(const std::vector<PredictionRecord>& records) override;
+  StatusOr<PredictionRecord> GetPrediction(std::string_view id) override;
+  StatusOr<std::vector<PredictionRecord>> ListPredictions(const PredictionQuery& query) override;
+  StatusOr<int64_t> DeleteOldestPredictions(int64_t before_ms, int64_t limit) override;
+  StatusOr<PredictionLogSize> GetPredictionLogSize() override;
+  Status SetPredictionTtl(int64_t seconds) override;
+  StatusOr<int64_t> MigrateLegacyPredictions(int64_t limit) override;
 
  private:
   class Impl;

@@ -3,7 +3,9 @@
 #include <sqlite3.h>
 
 #include <cctype>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 
 namespace inferd::store {
 namespace {
@@ -31,6 +33,11 @@ class Statement {
     sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
     return *this;
   }
+  // Binds bytes that stay valid and unchanged until the statement is reset.
+  Statement& BindStaticBlob(int i, const void* bytes, size_t size) {
+    sqlite3_bind_blob64(stmt_, i, size ? bytes : "", size, SQLITE_STATIC);
+    return *this;
+  }
   Statement& Bind(int i, int64_t v) {
     sqlite3_bind_int64(stmt_, i, v);
     return *this;
@@ -46,6 +53,14 @@ class Statement {
     return p ? std::string(p, sqlite3_column_bytes(stmt_, column)) : std::string();
   }
   int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  // A BLOB column of little-endian float32s.
+  std::vector<float> Floats(int column) const {
+    const void* p = sqlite3_column_blob(stmt_, column);
+    std::vector<float> out(static_cast<size_t>(sqlite3_column_bytes(stmt_, column)) / sizeof(float));
+    if (p && !out.empty()) std::memcpy(out.data(), p, out.size() * sizeof(float));
+    return out;
+  }
   Status Error(const char* what) const {
     return Unavailable(std::string("sqlite ") + what + ": " + sqlite3_errmsg(db_));
   }
@@ -88,6 +103,7 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   std::lock_guard lock(store->mu_);
   RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimit)));
   for (std::string_view collection : kCollections) {
     RETURN_IF_ERROR(store->Exec("CREATE TABLE IF NOT EXISTS " + std::string(collection) +
                                 " (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"));
@@ -96,9 +112,8 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
       "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL);"
       "CREATE INDEX IF NOT EXISTS model_versions_name ON model_versions "
       "(json_extract(doc, '$.name'));"
-      "CREATE INDEX IF NOT EXISTS predictions_model ON predictions "
-      "(json_extract(doc, '$.model'));"
       "CREATE INDEX IF NOT EXISTS datasets_name ON datasets (json_extract(doc, '$.name'));"));
+  RETURN_IF_ERROR(store->CreatePredictionSchema());
   return store;
 }
 
@@ -296,6 +311,244 @@ StatusOr<std::vector<std::string>> SqliteStore::ListBlobs(std::string_view id_pr
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
   if (rc != SQLITE_DONE) return st.Error("list blobs");
   return out;
+}
+
+// The prediction log.
+
+namespace {
+
+constexpr char kPredictionColumns[] =
+    "p.id, p.model, p.version, p.time, p.latency_us, p.kind, p.rows, p.inputs, p.outputs";
+// A record's bytes as StoredPredictionBytes counts them; ?9 is its fixed part.
+constexpr char kRecordBytesSql[] =
+    "?9 + length(CAST(model AS BLOB)) + length(CAST(kind AS BLOB)) + length(inputs) + "
+    "length(outputs)";
+
+// The fixed part of StoredPredictionBytes.
+int64_t FixedRecordBytes() { return StoredPredictionBytes(PredictionRecord{}); }
+
+PredictionRecord ReadPrediction(const Statement& st) {
+  PredictionRecord r;
+  r.id = st.Text(0);
+  r.model = st.Text(1);
+  r.version = st.Int(2);
+  r.time_ms = st.Int(3);
+  r.latency_us = st.Int(4);
+  r.kind = st.Text(5);
+  r.rows = st.Int(6);
+  r.inputs = st.Floats(7);
+  r.outputs = st.Floats(8);
+  return r;
+}
+
+}  // namespace
+
+Status SqliteStore::CreatePredictionSchema() {
+  bool legacy = false, legacy_kept = false;
+  {
+    Statement st(db_, "SELECT name FROM pragma_table_info('predictions') WHERE name = 'doc'");
+    RETURN_IF_ERROR(st.status());
+    legacy = st.Step() == SQLITE_ROW;
+  }
+  if (legacy) {
+    RETURN_IF_ERROR(Exec("ALTER TABLE predictions RENAME TO predictions_json"));
+  }
+  {
+    Statement st(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                      "'predictions_json'");
+    RETURN_IF_ERROR(st.status());
+    legacy_kept = st.Step() == SQLITE_ROW;
+  }
+  has_legacy_predictions_ = legacy_kept;
+  RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS predictions (id TEXT PRIMARY KEY, model TEXT NOT NULL, "
+      "version INTEGER NOT NULL, time INTEGER NOT NULL, latency_us INTEGER NOT NULL, "
+      "kind TEXT NOT NULL, rows INTEGER NOT NULL, inputs BLOB NOT NULL, outputs BLOB NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS predictions_model_id ON predictions (model, id);"
+      "CREATE TABLE IF NOT EXISTS predictions_size (id INTEGER PRIMARY KEY CHECK (id = 0), "
+      "records INTEGER NOT NULL, bytes INTEGER NOT NULL);"));
+  Statement st(db_, "INSERT OR IGNORE INTO predictions_size (id, records, bytes) VALUES (0, 0, 0)");
+  RETURN_IF_ERROR(st.status());
+  return st.Step() == SQLITE_DONE ? Status::Ok() : st.Error("prediction size");
+}
+
+Status SqliteStore::AddToSize(const PredictionLogSize& delta) {
+  if (delta.records == 0 && delta.bytes == 0) return Status::Ok();
+  Statement st(db_, "UPDATE predictions_size SET records = records + ?1, bytes = bytes + ?2");
+  RETURN_IF_ERROR(st.status());
+  return st.Bind(1, delta.records).Bind(2, delta.bytes).Step() == SQLITE_DONE
+             ? Status::Ok()
+             : st.Error("prediction size");
+}
+
+Status SqliteStore::InsertPredictionsLocked(const std::vector<PredictionRecord>& records,
+                                            PredictionLogSize* added) {
+  Statement st(db_,
+               "INSERT OR IGNORE INTO predictions (id, model, version, time, latency_us, kind, "
+               "rows, inputs, outputs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  RETURN_IF_ERROR(st.status());
+  for (const PredictionRecord& r : records) {
+    st.Bind(1, r.id).Bind(2, r.model).Bind(3, r.version).Bind(4, r.time_ms);
+    st.Bind(5, r.latency_us).Bind(6, r.kind).Bind(7, r.rows);
+    st.BindStaticBlob(8, r.inputs.data(), r.inputs.size() * sizeof(float));
+    st.BindStaticBlob(9, r.outputs.data(), r.outputs.size() * sizeof(float));
+    if (st.Step() != SQLITE_DONE) return st.Error("insert predictions");
+    if (sqlite3_changes(db_) == 1) {
+      ++added->records;
+      added->bytes += StoredPredictionBytes(r);
+    }
+    st.Reset();
+  }
+  return Status::Ok();
+}
+
+StatusOr<int64_t> SqliteStore::InTransaction(const std::function<StatusOr<int64_t>()>& write) {
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto result = write();
+  if (!result.ok()) {
+    (void)Exec("ROLLBACK");
+    return result.status();
+  }
+  RETURN_IF_ERROR(Exec("COMMIT"));
+  return result;
+}
+
+StatusOr<int64_t> SqliteStore::InsertPredictions(const std::vector<PredictionRecord>& records) {
+  for (const PredictionRecord& r : records) RETURN_IF_ERROR(CheckPredictionRecord(r));
+  if (records.empty()) return int64_t{0};
+  std::lock_guard lock(mu_);
+  return InTransaction([&]() -> StatusOr<int64_t> {
+    PredictionLogSize added;
+    RETURN_IF_ERROR(InsertPredictionsLocked(records, &added));
+    RETURN_IF_ERROR(AddToSize(added));
+    return added.records;
+  });
+}
+
+StatusOr<PredictionRecord> SqliteStore::GetPrediction(std::string_view id) {
+  std::lock_guard lock(mu_);
+  {
+    Statement st(db_, std::string("SELECT ") + kPredictionColumns +
+                          " FROM predictions p WHERE p.id = ?1");
+    RETURN_IF_ERROR(st.status());
+    int rc = st.Bind(1, id).Step();
+    if (rc == SQLITE_ROW) return ReadPrediction(st);
+    if (rc != SQLITE_DONE) return st.Error("get prediction");
+  }
+  if (has_legacy_predictions_) {
+    Statement st(db_, "SELECT doc FROM predictions_json WHERE id = ?1");
+    RETURN_IF_ERROR(st.status());
+    int rc = st.Bind(1, id).Step();
+    if (rc == SQLITE_ROW) return PredictionFromLegacyJson(std::string(id), st.Text(0));
+    if (rc != SQLITE_DONE) return st.Error("get prediction");
+  }
+  return NotFound("prediction '" + std::string(id) + "' not found");
+}
+
+StatusOr<std::vector<PredictionRecord>> SqliteStore::ListPredictions(const PredictionQuery& q) {
+  if (q.limit <= 0) return InvalidArgument("a prediction query needs a limit above 0");
+  std::string sql = std::string("SELECT ") + kPredictionColumns;
+  if (q.with_ground_truth) sql += ", f.doc -> '$.ground_truth'";
+  sql += " FROM predictions p";
+  if (q.with_ground_truth) sql += " LEFT JOIN feedback f ON f.id = p.id";
+  sql += " WHERE p.id > ?1 AND p.id >= ?2";
+  if (q.until_ms > 0) sql += " AND p.id < ?3";
+  if (!q.model.empty()) sql += " AND p.model = ?4";
+  if (q.version > 0) sql += " AND p.version = ?5";
+  sql += " ORDER BY p.id LIMIT ?6";
+  std::lock_guard lock(mu_);
+  Statement st(db_, sql);
+  RETURN_IF_ERROR(st.status());
+  st.Bind(1, q.after_id).Bind(2, PredictionIdPrefix(q.since_ms));
+  if (q.until_ms > 0) st.Bind(3, PredictionIdPrefix(q.until_ms));
+  if (!q.model.empty()) st.Bind(4, q.model);
+  if (q.version > 0) st.Bind(5, q.version);
+  st.Bind(6, q.limit);
+  std::vector<PredictionRecord> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back(ReadPrediction(st));
+    if (q.with_ground_truth && !st.IsNull(9)) out.back().ground_truth = st.Text(9);
+  }
+  if (rc != SQLITE_DONE) return st.Error("list predictions");
+  return out;
+}
+
+StatusOr<int64_t> SqliteStore::DeleteOldestPredictions(int64_t before_ms, int64_t limit) {
+  if (limit <= 0) return int64_t{0};
+  std::lock_guard lock(mu_);
+  return InTransaction([&]() -> StatusOr<int64_t> {
+    // The newest id of the batch: the limit-th oldest below the bound, or the
+    // last one below it when there are fewer.
+    std::string last;
+    {
+      Statement st(db_, "SELECT max(id) FROM (SELECT id FROM predictions WHERE id < ?1 "
+                        "ORDER BY id LIMIT ?2)");
+      RETURN_IF_ERROR(st.status());
+      if (st.Bind(1, PredictionIdPrefix(before_ms)).Bind(2, limit).Step() != SQLITE_ROW) {
+        return st.Error("delete predictions");
+      }
+      if (st.IsNull(0)) return int64_t{0};
+      last = st.Text(0);
+    }
+    PredictionLogSize gone;
+    {
+      Statement st(db_, std::string("SELECT count(*), coalesce(sum(") + kRecordBytesSql +
+                            "), 0) FROM predictions WHERE id <= ?1");
+      RETURN_IF_ERROR(st.status());
+      if (st.Bind(1, last).Bind(9, FixedRecordBytes()).Step() != SQLITE_ROW) {
+        return st.Error("delete predictions");
+      }
+      gone = {st.Int(0), st.Int(1)};
+    }
+    Statement st(db_, "DELETE FROM predictions WHERE id <= ?1");
+    RETURN_IF_ERROR(st.status());
+    if (st.Bind(1, last).Step() != SQLITE_DONE) return st.Error("delete predictions");
+    RETURN_IF_ERROR(AddToSize({-gone.records, -gone.bytes}));
+    return gone.records;
+  });
+}
+
+StatusOr<PredictionLogSize> SqliteStore::GetPredictionLogSize() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT records, bytes FROM predictions_size WHERE id = 0");
+  RETURN_IF_ERROR(st.status());
+  if (st.Step() != SQLITE_ROW) return st.Error("prediction size");
+  return PredictionLogSize{st.Int(0), st.Int(1)};
+}
+
+Status SqliteStore::SetPredictionTtl(int64_t) {
+  return Unimplemented("SQLite has no TTL indexes: inferd deletes expired predictions itself");
+}
+
+StatusOr<int64_t> SqliteStore::MigrateLegacyPredictions(int64_t limit) {
+  std::lock_guard lock(mu_);
+  if (!has_legacy_predictions_ || limit <= 0) return int64_t{0};
+  return InTransaction([&]() -> StatusOr<int64_t> {
+    std::vector<PredictionRecord> records;
+    std::string last;
+    {
+      Statement st(db_, "SELECT id, doc FROM predictions_json ORDER BY id LIMIT ?1");
+      RETURN_IF_ERROR(st.status());
+      st.Bind(1, limit);
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        last = st.Text(0);
+        ASSIGN_OR_RETURN(PredictionRecord r, PredictionFromLegacyJson(last, st.Text(1)));
+        records.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return st.Error("migrate predictions");
+    }
+    // The emptied table stays (other processes may still look into it).
+    if (records.empty()) return int64_t{0};
+    PredictionLogSize added;
+    RETURN_IF_ERROR(InsertPredictionsLocked(records, &added));
+    RETURN_IF_ERROR(AddToSize(added));
+    Statement st(db_, "DELETE FROM predictions_json WHERE id <= ?1");
+    RETURN_IF_ERROR(st.status());
+    if (st.Bind(1, last).Step() != SQLITE_DONE) return st.Error("migrate predictions");
+    return static_cast<int64_t>(records.size());
+  });
 }
 
 }  // namespace inferd::store

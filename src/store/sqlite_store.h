@@ -2,6 +2,14 @@
 //
 // Each collection is a table `(id TEXT PRIMARY KEY, doc TEXT)` holding the
 // JSON document; blobs live in `blobs(id TEXT PRIMARY KEY, data BLOB)`. The
+// prediction log is the table `predictions (id, model, version, time,
+// latency_us, kind, rows, inputs BLOB, outputs BLOB)` indexed by (model, id),
+// with its size kept exactly in `predictions_size` by every write that changes
+// it; a database from before that layout has its JSON table renamed
+// `predictions_json` on open, read by GetPrediction until migrated (and kept,
+// emptied, after). Deleted
+// records' pages are reused by later inserts; the WAL is truncated to
+// kJournalSizeLimit after each checkpoint. The
 // file is opened in WAL mode with a busy timeout, so the server and the CLI
 // can use it at once. UpdateIf and DeleteIf are one UPDATE / DELETE statement
 // whose WHERE clause compares the revision, so SQLite's write lock makes them
@@ -10,6 +18,7 @@
 // JsonWriter), which keeps batch inserts of the prediction log cheap.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -45,6 +54,16 @@ class SqliteStore final : public Store {
   StatusOr<std::string> GetBlob(std::string_view id) override;
   Status DeleteBlob(std::string_view id) override;
   StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) override;
+  StatusOr<int64_t> InsertPredictions(const std::vector<PredictionRecord>& records) override;
+  StatusOr<PredictionRecord> GetPrediction(std::string_view id) override;
+  StatusOr<std::vector<PredictionRecord>> ListPredictions(const PredictionQuery& query) override;
+  StatusOr<int64_t> DeleteOldestPredictions(int64_t before_ms, int64_t limit) override;
+  StatusOr<PredictionLogSize> GetPredictionLogSize() override;
+  Status SetPredictionTtl(int64_t seconds) override;
+  StatusOr<int64_t> MigrateLegacyPredictions(int64_t limit) override;
+
+  // The WAL's size kept after a checkpoint (PRAGMA journal_size_limit).
+  static constexpr int64_t kJournalSizeLimit = 64ll << 20;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
@@ -52,6 +71,18 @@ class SqliteStore final : public Store {
   // After a conditional write changed nothing: NotFound when `id` is absent
   // from `table`, else FailedPrecondition (its revision moved on). Requires mu_.
   Status NotChanged(const std::string& table, std::string_view id);
+  // Creates the prediction table, renaming one of the legacy layout. Requires mu_.
+  Status CreatePredictionSchema();
+  // Inserts records inside the caller's transaction; adds their count and
+  // bytes to `added`. Requires mu_.
+  Status InsertPredictionsLocked(const std::vector<PredictionRecord>& records,
+                                 PredictionLogSize* added);
+  // Runs `write` in a write transaction, committed when it succeeds and rolled
+  // back when it fails. Requires mu_.
+  StatusOr<int64_t> InTransaction(const std::function<StatusOr<int64_t>()>& write);
+  // Adds `delta` to predictions_size. Requires mu_.
+  Status AddToSize(const PredictionLogSize& delta);
+  bool has_legacy_predictions_ = false;  // guarded by mu_
 
   std::mutex mu_;
   sqlite3* db_;  // guarded by mu_; owned

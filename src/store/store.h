@@ -10,7 +10,9 @@
 // 2^53 should be stored as strings.
 //
 // Collections (created with their indexes on first use) are listed in
-// kCollections; docs/store.md documents their fields.
+// kCollections; docs/store.md documents their fields. The prediction log is
+// not one of them: its records are typed (store/predictions.h) and have
+// methods of their own, below the documents'.
 //
 // Concurrent writers (threads, or servers sharing one store) change a document
 // by optimistic compare-and-swap: a document that is read, changed and written
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/predictions.h"
 
 namespace inferd::store {
 
@@ -41,7 +44,7 @@ inline constexpr std::string_view kDatasets = "datasets";
 inline constexpr std::string_view kPredictions = "predictions";
 inline constexpr std::string_view kFeedback = "feedback";
 inline constexpr std::string_view kCollections[] = {kRegisteredModels, kModelVersions, kDatasets,
-                                                    kPredictions, kFeedback};
+                                                    kFeedback};
 
 // The document field that UpdateIf and DeleteIf compare and UpdateIf advances.
 inline constexpr char kRevisionField[] = "revision";
@@ -116,6 +119,30 @@ class Store {
   virtual StatusOr<std::string> GetBlob(std::string_view id) = 0;  // NotFound when absent
   virtual Status DeleteBlob(std::string_view id) = 0;              // NotFound when absent
   virtual StatusOr<std::vector<std::string>> ListBlobs(std::string_view id_prefix) = 0;
+
+  // The prediction log (kPredictions), records as in store/predictions.h.
+  //
+  // Adds records; ids already present are skipped (so a replayed batch is
+  // never counted twice). Returns how many were added. InvalidArgument, with
+  // nothing added, when CheckPredictionRecord refuses one; on other failures
+  // some may have been added, and replaying the batch is safe.
+  virtual StatusOr<int64_t> InsertPredictions(const std::vector<PredictionRecord>& records) = 0;
+  // One record, compact or legacy. NotFound when absent.
+  virtual StatusOr<PredictionRecord> GetPrediction(std::string_view id) = 0;
+  // The records `query` selects, by ascending id. InvalidArgument when
+  // query.limit <= 0.
+  virtual StatusOr<std::vector<PredictionRecord>> ListPredictions(const PredictionQuery& query) = 0;
+  // Deletes the oldest records older than `before_ms`, at most `limit` of
+  // them, in one short write; returns how many went.
+  virtual StatusOr<int64_t> DeleteOldestPredictions(int64_t before_ms, int64_t limit) = 0;
+  virtual StatusOr<PredictionLogSize> GetPredictionLogSize() = 0;
+  // Has the server expire records older than `seconds` by itself (a MongoDB
+  // TTL index on `time`); 0 removes that. Unimplemented where the server
+  // cannot (SQLite, FerretDB 1.x): the caller deletes them instead.
+  virtual Status SetPredictionTtl(int64_t seconds) = 0;
+  // Rewrites at most `limit` legacy JSON records in the compact layout; returns
+  // how many (0: none are left). Safe to run while servers write.
+  virtual StatusOr<int64_t> MigrateLegacyPredictions(int64_t limit) = 0;
 };
 
 // Opens the store a URI names, creating its schema on first use:

@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <thread>
 
 #include "store/ferretdb_test_server.h"
@@ -137,12 +140,12 @@ TEST_P(StoreContractTest, InsertManySkipsIdsAlreadyPresent) {
     batch.push_back({"p" + std::to_string(i), R"({"model":"m","i":)" + std::to_string(i) + "}"});
   }
   std::vector<Document> first(batch.begin(), batch.begin() + 200);
-  ASSERT_EQ(*store_->InsertMany(kPredictions, first), 200);
-  auto replay = store_->InsertMany(kPredictions, batch);  // a replayed, larger batch
+  ASSERT_EQ(*store_->InsertMany(kFeedback, first), 200);
+  auto replay = store_->InsertMany(kFeedback, batch);  // a replayed, larger batch
   ASSERT_TRUE(replay.ok()) << replay.status().ToString();
   EXPECT_EQ(*replay, 300);
-  EXPECT_EQ(*store_->Count(kPredictions), 500);
-  EXPECT_EQ(*store_->InsertMany(kPredictions, {}), 0);
+  EXPECT_EQ(*store_->Count(kFeedback), 500);
+  EXPECT_EQ(*store_->InsertMany(kFeedback, {}), 0);
 }
 
 TEST_P(StoreContractTest, BlobsRoundTripAcrossChunks) {
@@ -300,6 +303,199 @@ TEST_P(StoreContractTest, SchemaSurvivesReopen) {
   auto again = OpenStore(uri_);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(Canonical(*(*again)->Get(kDatasets, "d@1")), R"({"name":"d"})");
+}
+
+// A prediction record at `time_ms` with `rows` rows of 30 inputs and `classes`
+// outputs, values derived from `seed`; ids sort as their times.
+PredictionRecord Prediction(int64_t time_ms, int seed, int64_t rows, const std::string& model = "m",
+                            int64_t version = 1, int64_t classes = 1) {
+  PredictionRecord r;
+  char suffix[21];
+  std::snprintf(suffix, sizeof(suffix), "%020d", seed);
+  r.id = PredictionIdPrefix(time_ms) + suffix;
+  r.model = model;
+  r.version = version;
+  r.time_ms = time_ms;
+  r.latency_us = 17 + seed;
+  r.kind = classes > 1 ? "multiclass" : "binary";
+  r.rows = rows;
+  for (int64_t i = 0; i < rows * 30; ++i) r.inputs.push_back(static_cast<float>(seed) + i * 0.37f);
+  for (int64_t i = 0; i < rows * classes; ++i) r.outputs.push_back(1.0f / (seed + i + 3));
+  return r;
+}
+
+void ExpectSameRecord(const PredictionRecord& got, const PredictionRecord& want) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.model, want.model);
+  EXPECT_EQ(got.version, want.version);
+  EXPECT_EQ(got.time_ms, want.time_ms);
+  EXPECT_EQ(got.latency_us, want.latency_us);
+  EXPECT_EQ(got.kind, want.kind);
+  EXPECT_EQ(got.rows, want.rows);
+  ASSERT_EQ(got.inputs.size(), want.inputs.size());
+  ASSERT_EQ(got.outputs.size(), want.outputs.size());
+  // Bit for bit: float32s are stored as they are, NaN included.
+  EXPECT_EQ(std::memcmp(got.inputs.data(), want.inputs.data(), want.inputs.size() * 4), 0);
+  EXPECT_EQ(std::memcmp(got.outputs.data(), want.outputs.data(), want.outputs.size() * 4), 0);
+}
+
+std::vector<std::string> Ids(const std::vector<PredictionRecord>& records) {
+  std::vector<std::string> ids;
+  for (const auto& r : records) ids.push_back(r.id);
+  return ids;
+}
+
+constexpr int64_t kT0 = 1'790'000'000'000;  // ms, in 2026
+
+TEST_P(StoreContractTest, PredictionsRoundTripAsFloat32) {
+  std::vector<PredictionRecord> records = {Prediction(kT0, 1, 1), Prediction(kT0 + 1, 2, 64),
+                                           Prediction(kT0 + 2, 3, 0),
+                                           Prediction(kT0 + 3, 4, 2, "iris", 3, 3)};
+  records[1].inputs[5] = std::numeric_limits<float>::quiet_NaN();
+  records[1].inputs[6] = -std::numeric_limits<float>::infinity();
+  auto added = store_->InsertPredictions(records);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(*added, 4);
+  EXPECT_EQ(*store_->InsertPredictions(records), 0);  // a replay adds nothing
+  EXPECT_EQ(*store_->InsertPredictions({}), 0);
+  for (const auto& want : records) {
+    auto got = store_->GetPrediction(want.id);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ExpectSameRecord(*got, want);
+    EXPECT_EQ(got->ground_truth, "");
+  }
+  EXPECT_EQ(store_->GetPrediction("ffffffffffff0000").status().code(), StatusCode::kNotFound);
+  auto size = store_->GetPredictionLogSize();
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  EXPECT_EQ(size->records, 4);
+  // float32s, not their text: the four records hold (30 + 1) * 67 + 2 * 3 floats.
+  const int64_t floats = 4 * ((30 + 1) * 67 + 2 * 3);
+  EXPECT_GE(size->bytes, floats);
+  // FerretDB on SQLite reports the pages its table takes (collStats size).
+  if (GetParam() != "ferretdb") EXPECT_LT(size->bytes, floats + 4 * 400);
+  PredictionRecord bad = Prediction(kT0, 9, 2);
+  bad.inputs.pop_back();
+  EXPECT_EQ(store_->InsertPredictions({Prediction(kT0 + 9, 10, 1), bad}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetPrediction(Prediction(kT0 + 9, 10, 1).id).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, PredictionQueriesFilterPageAndJoinFeedback) {
+  std::vector<PredictionRecord> records;
+  for (int i = 0; i < 30; ++i) {
+    records.push_back(Prediction(kT0 + i * 1000, i, 1 + i % 3, i % 3 == 2 ? "other" : "m",
+                                 1 + i % 2));
+  }
+  ASSERT_EQ(*store_->InsertPredictions(records), 30);
+  ASSERT_TRUE(store_->Put(kFeedback, {records[4].id, R"({"ground_truth":[1,0]})"}).ok());
+  ASSERT_TRUE(store_->Put(kFeedback, {records[6].id, R"({"ground_truth":0.5})"}).ok());
+
+  auto all = store_->ListPredictions({.limit = 1000});
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(Ids(*all), Ids(records));  // by id, so by time
+  ExpectSameRecord(all->at(7), records[7]);
+
+  // One model, one version, a time range [since, until).
+  PredictionQuery q{.model = "m", .version = 2, .since_ms = kT0 + 5000, .until_ms = kT0 + 20000};
+  auto some = store_->ListPredictions(q);
+  ASSERT_TRUE(some.ok()) << some.status().ToString();
+  std::vector<std::string> want;
+  for (const auto& r : records) {
+    if (r.model == "m" && r.version == 2 && r.time_ms >= kT0 + 5000 && r.time_ms < kT0 + 20000) {
+      want.push_back(r.id);
+    }
+  }
+  ASSERT_EQ(want.size(), 5u);
+  EXPECT_EQ(Ids(*some), want);
+
+  // Pages of 4 through the cursor visit each of model m's records once.
+  std::vector<std::string> paged;
+  PredictionQuery page{.model = "m", .limit = 4, .with_ground_truth = true};
+  std::map<std::string, std::string> truths;
+  while (true) {
+    auto got = store_->ListPredictions(page);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_LE(got->size(), 4u);
+    for (const auto& r : *got) {
+      paged.push_back(r.id);
+      if (!r.ground_truth.empty()) truths[r.id] = Canonical(r.ground_truth);
+    }
+    if (got->size() < 4) break;
+    page.after_id = got->back().id;
+  }
+  want.clear();
+  for (const auto& r : records) {
+    if (r.model == "m") want.push_back(r.id);
+  }
+  EXPECT_EQ(paged, want);
+  EXPECT_EQ(truths, (std::map<std::string, std::string>{{records[4].id, "[1,0]"},
+                                                       {records[6].id, "0.5"}}));
+  EXPECT_EQ(store_->ListPredictions({.limit = 0}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->ListPredictions({.model = "none", .limit = 10})->empty());
+}
+
+TEST_P(StoreContractTest, OldestPredictionsAreDeletedInBatches) {
+  std::vector<PredictionRecord> records;
+  for (int i = 0; i < 50; ++i) records.push_back(Prediction(kT0 + i * 60'000, i, 1 + i % 2));
+  ASSERT_EQ(*store_->InsertPredictions(records), 50);
+  const PredictionLogSize before = *store_->GetPredictionLogSize();
+  EXPECT_EQ(before.records, 50);
+  // Records of the first 20 minutes go, at most 8 at a time, oldest first.
+  const int64_t cutoff = kT0 + 20 * 60'000;
+  auto deleted = store_->DeleteOldestPredictions(cutoff, 8);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 8);
+  EXPECT_EQ(store_->ListPredictions({.limit = 1})->front().id, records[8].id);
+  EXPECT_EQ(*store_->DeleteOldestPredictions(cutoff, 8), 8);
+  EXPECT_EQ(*store_->DeleteOldestPredictions(cutoff, 8), 4);
+  EXPECT_EQ(*store_->DeleteOldestPredictions(cutoff, 8), 0);
+  auto left = store_->ListPredictions({.limit = 100});
+  ASSERT_EQ(left->size(), 30u);
+  EXPECT_EQ(left->front().id, records[20].id);
+  const PredictionLogSize after = *store_->GetPredictionLogSize();
+  EXPECT_EQ(after.records, 30);
+  EXPECT_LT(after.bytes, before.bytes);
+  EXPECT_GT(after.bytes, 0);
+  // Without an age bound (the size bound's use): the oldest, whatever their age.
+  EXPECT_EQ(*store_->DeleteOldestPredictions(std::numeric_limits<int64_t>::max(), 10), 10);
+  EXPECT_EQ(store_->ListPredictions({.limit = 1})->front().id, records[30].id);
+  EXPECT_EQ(store_->GetPredictionLogSize()->records, 20);
+}
+
+TEST_P(StoreContractTest, PredictionTtlIsTheServersWhereItHasOne) {
+  Status st = store_->SetPredictionTtl(3600);
+  if (GetParam() == "mongodb") {
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(store_->SetPredictionTtl(7200).ok());  // changed in place
+    EXPECT_TRUE(store_->SetPredictionTtl(0).ok());     // removed
+    EXPECT_TRUE(store_->SetPredictionTtl(0).ok());
+  } else {
+    // SQLite and FerretDB 1.x: the caller deletes expired records itself.
+    EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
+  }
+}
+
+TEST_P(StoreContractTest, ConcurrentPredictionWritersAllLand) {
+  // Several writers (threads here; processes in tests/integration) at once.
+  std::vector<std::thread> writers;
+  std::atomic<int64_t> added{0};
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int batch = 0; batch < 5; ++batch) {
+        std::vector<PredictionRecord> records;
+        for (int i = 0; i < 50; ++i) {
+          records.push_back(Prediction(kT0 + batch * 10 + w, w * 1000 + batch * 50 + i, 2));
+        }
+        auto n = store_->InsertPredictions(records);
+        if (n.ok()) added += *n;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(added.load(), 1000);
+  EXPECT_EQ(store_->ListPredictions({.limit = 5000})->size(), 1000u);
+  EXPECT_EQ(store_->GetPredictionLogSize()->records, 1000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(Backends()),

@@ -63,7 +63,7 @@ def test_openapi_describes_every_route_and_docs_work_offline(server):
                  "/v2/models/{model}/versions/{version}/infer", "/v2/repository/index",
                  "/v2/repository/models/{model}/load", "/v2/repository/models/{model}/unload",
                  "/v1/models", "/v1/models/{model}", "/v1/models/{model}:predict",
-                 "/v1/feedback", "/api/2.0/mlflow/registered-models/create",
+                 "/v1/feedback", "/v1/predictions", "/api/2.0/mlflow/registered-models/create",
                  "/api/2.0/mlflow/model-versions/search",
                  "/api/2.0/mlflow-artifacts/artifacts/{path}"):
         assert path in spec["paths"], path

@@ -1,5 +1,6 @@
 """The MLOps loop on both stores: train, register, serve, log every prediction, feedback;
 and a MongoDB outage in the middle of traffic loses nothing."""
+import datetime
 import json
 import sqlite3
 import subprocess
@@ -7,6 +8,7 @@ import threading
 import time
 import uuid
 
+import numpy as np
 import pymongo
 import pytest
 import requests
@@ -42,8 +44,17 @@ def wait_for(check, timeout=30):
     return check()
 
 
+def decode(values, shape):
+    """float32 bytes (SQLite BLOB, BSON binary) as rows, the way docs/store.md reads them;
+    a record of the old layout (not yet migrated) has a list of numbers instead."""
+    if isinstance(values, list):
+        return np.array([np.nan if v is None else v for v in values], np.float32).reshape(shape)
+    return np.frombuffer(bytes(values), dtype="<f4").reshape(shape)
+
+
 class Records:
-    """Reads prediction and feedback records straight from the store, as an operator would."""
+    """Reads prediction and feedback records straight from the store, as an operator would
+    (the docs/store.md examples)."""
 
     def __init__(self, kind, uri):
         self.kind, self.uri = kind, uri
@@ -51,10 +62,22 @@ class Records:
     def predictions(self):
         if self.kind == "mongodb":
             with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=2000) as client:
-                return {d["_id"]: d for d in client.get_default_database().predictions.find()}
+                out = {}
+                for d in client.get_default_database().predictions.find():
+                    for t in ("inputs", "outputs"):
+                        d[t] = decode(d[t]["data"], d[t]["shape"])
+                    out[d["_id"]] = d
+                return out
         path = self.uri[len("sqlite:///"):]
         with sqlite3.connect(path) as db:
-            return {i: json.loads(doc) for i, doc in db.execute("SELECT id, doc FROM predictions")}
+            db.row_factory = sqlite3.Row
+            out = {}
+            for row in db.execute("SELECT * FROM predictions"):
+                d = dict(row)
+                d["inputs"] = decode(d["inputs"], (d["rows"], -1))
+                d["outputs"] = decode(d["outputs"], (d["rows"], -1))
+                out[d["id"]] = d
+            return out
 
     def feedback(self, prediction_id):
         if self.kind == "mongodb":
@@ -98,9 +121,13 @@ def test_train_serve_log_and_feedback(backend, start_server):
     assert stored is not None and set(stored) == set(ids), "".join(server.log)[-3000:]
     first = stored[ids[0]]
     assert first["model"] == "cancer" and first["version"] == 1
-    assert first["inputs"]["shape"] == [2, 30] and len(first["inputs"]["data"]) == 60
-    assert first["inputs"]["data"][0] == pytest.approx(rows[0][0])
-    assert first["outputs"]["shape"] == [2, 1] and first["latency_us"] >= 0
+    assert first["inputs"].shape == (2, 30) and first["outputs"].shape == (2, 1)
+    np.testing.assert_array_equal(first["inputs"], np.float32(rows[0:2]))  # float32, exactly
+    assert first["latency_us"] >= 0 and first["kind"] == "binary"
+    # The id starts with the record's time (ms, 12 hex digits); MongoDB keeps it as a date.
+    t = first["time"]
+    ms = int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000) if kind == "mongodb" else t
+    assert ms == int(ids[0][:12], 16)
 
     r = requests.post(server.url + "/v1/feedback", json={"prediction_id": ids[0], "ground_truth": [0, 0]})
     assert r.status_code == 200, r.text
