@@ -90,6 +90,15 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "and counted")
       ->envname("INFERD_LOG_QUEUE_BYTES")->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 34))
       ->capture_default_str();
+  serve->add_option("--prediction-retention", f->prediction_retention,
+                    "Delete prediction records older than this (30d, 12h; 0: keep them): a TTL "
+                    "index on MongoDB, batched deletes on SQLite and FerretDB")
+      ->envname("INFERD_PREDICTION_RETENTION")->capture_default_str();
+  serve->add_option("--prediction-max-bytes", f->prediction_max_bytes,
+                    "Delete the oldest prediction records beyond this many bytes in the store "
+                    "(0: no bound)")
+      ->envname("INFERD_PREDICTION_MAX_BYTES")->check(CLI::Range(int64_t{0}, int64_t{1} << 50))
+      ->capture_default_str();
   serve->add_option("--spool-dir", f->spool_dir,
                     "Where prediction records wait while the store is down")
       ->envname("INFERD_SPOOL_DIR")->capture_default_str();

@@ -16,6 +16,7 @@
 
 #include "api/service.h"
 #include "common/json_writer.h"
+#include "common/time_text.h"
 #include "grpc/grpc_server.h"
 #include "model/directory_source.h"
 #include "model/repository.h"
@@ -79,7 +80,9 @@ class Poller {
 // Gauges read at scrape time: model readiness, prediction-log health, readiness.
 void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
                        inferd::model::ModelRepository* models,
-                       inferd::monitor::PredictionLog* log, inferd::api::Health* health) {
+                       inferd::monitor::PredictionLog* log,
+                       inferd::monitor::PredictionRetention* retention,
+                       inferd::api::Health* health) {
   using Samples = std::vector<std::pair<std::vector<std::string>, double>>;
   registry->AddCallback("inferd_model_ready", "1 when the model version is loaded and serving",
                         {"model", "version"}, false, [models] {
@@ -100,6 +103,23 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
                         });
   registry->AddCallback("inferd_ready", "1 when /v2/health/ready answers 200", {}, false,
                         [health] { return Samples{{{}, health->ready() ? 1.0 : 0.0}}; });
+  using Stats = inferd::monitor::RetentionStats;
+  for (const auto& [name, help, counter, member] :
+       std::initializer_list<std::tuple<const char*, const char*, bool, int64_t Stats::*>>{
+           {"inferd_prediction_log_expired_total",
+            "Prediction records deleted by inferd for their age (--prediction-retention)", true,
+            &Stats::expired},
+           {"inferd_prediction_log_oversize_deleted_total",
+            "Prediction records deleted to keep the log within --prediction-max-bytes", true,
+            &Stats::oversize},
+           {"inferd_prediction_log_records", "Prediction records in the store, at the last "
+            "retention pass", false, &Stats::records},
+           {"inferd_prediction_log_bytes", "The prediction log's bytes in the store, at the "
+            "last retention pass", false, &Stats::bytes}}) {
+    registry->AddCallback(name, help, {}, counter, [retention, member] {
+      return Samples{{{}, static_cast<double>(retention->stats().*member)}};
+    });
+  }
   if (log == nullptr) return;
   struct Field {
     const char* name;
@@ -274,6 +294,23 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
     if (!created.ok()) return Fail(created.status());
     prediction_log = std::move(created).value();
   }
+  std::unique_ptr<inferd::monitor::PredictionRetention> retention;
+  {
+    auto max_age = inferd::ParseDurationMs(f.prediction_retention);
+    if (!max_age.ok()) return Fail(max_age.status());
+    auto created = inferd::monitor::PredictionRetention::Create(
+        store.get(), {.max_age_ms = *max_age, .max_bytes = f.prediction_max_bytes},
+        inferd::SystemClock::Get());
+    if (!created.ok()) return Fail(created.status());
+    retention = std::move(created).value();
+    if (*max_age > 0 || f.prediction_max_bytes > 0) {
+      spdlog::info("prediction retention: {} ({}), at most {} bytes",
+                   *max_age > 0 ? f.prediction_retention : "any age",
+                   retention->stats().server_expires ? "the store's TTL index"
+                                                     : "deleted by inferd",
+                   f.prediction_max_bytes > 0 ? std::to_string(f.prediction_max_bytes) : "any");
+    }
+  }
   // What the first inference of a version would read from the store is read
   // when the version loads (the inference service is set below, before any load).
   const inferd::serving::InferenceService* inference_ptr = nullptr;
@@ -322,7 +359,8 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
         return out;
       });
   inferd::api::Health health;
-  AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), &health);
+  AddServingMetrics(&metrics_registry, models.get(), prediction_log.get(), retention.get(),
+                    &health);
   inferd::serving::InferenceService inference({.models = models.get(),
                                               .metrics = &metrics,
                                               .drift = &drift,

@@ -11,6 +11,7 @@
 #include "monitor/drift.h"
 #include "monitor/live_performance.h"
 #include "monitor/prediction_log.h"
+#include "monitor/prediction_retention.h"
 #include "serving/executor.h"
 
 namespace inferd::cli {
@@ -22,6 +23,8 @@ struct ServeFlags {
   int64_t poll_interval_ms = 10'000;
   uint16_t metrics_port = 0;
   monitor::PredictionLog::Options prediction_log;
+  std::string prediction_retention = "0";  // a duration (common/time_text.h); "0": any age
+  int64_t prediction_max_bytes = 0;        // 0: no size bound
   std::string spool_dir = "./inferd-data/spool";
   int64_t max_batch_size = 4096;
   int64_t idle_timeout_ms = 60'000;

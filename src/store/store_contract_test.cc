@@ -15,7 +15,10 @@
 #include <map>
 #include <thread>
 
+#include "common/clock.h"
+#include "monitor/prediction_retention.h"
 #include "store/ferretdb_test_server.h"
+#include "store/sqlite_store.h"
 #include "store/store.h"
 
 namespace inferd::store {
@@ -496,6 +499,85 @@ TEST_P(StoreContractTest, ConcurrentPredictionWritersAllLand) {
   EXPECT_EQ(added.load(), 1000);
   EXPECT_EQ(store_->ListPredictions({.limit = 5000})->size(), 1000u);
   EXPECT_EQ(store_->GetPredictionLogSize()->records, 1000);
+}
+
+// Retention over the store, with time from a ManualClock: the age bound (the
+// server's TTL where it has one, else inferd's batched deletes) and the size
+// bound, both oldest first.
+TEST_P(StoreContractTest, RetentionKeepsTheLogWithinAgeAndSize) {
+  ManualClock clock(kT0);
+  monitor::PredictionRetention::Options options{.max_age_ms = 3'600'000, .batch = 7,
+                                                .background = false};
+  auto retention = monitor::PredictionRetention::Create(store_.get(), options, &clock);
+  ASSERT_TRUE(retention.ok()) << retention.status().ToString();
+  EXPECT_EQ((*retention)->stats().server_expires, GetParam() == "mongodb");
+  // Two hours of records, one a minute.
+  std::vector<PredictionRecord> records;
+  for (int i = 0; i < 120; ++i) records.push_back(Prediction(kT0 + i * 60'000, i, 1));
+  ASSERT_EQ(*store_->InsertPredictions(records), 120);
+  clock.Advance(120 * 60'000);  // now: kT0 + 2 h; records before kT0 + 1 h are expired
+  auto deleted = (*retention)->RunOnce();
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  if (GetParam() != "mongodb") {  // MongoDB's TTL monitor deletes on the server's clock
+    EXPECT_EQ(*deleted, 60);
+    EXPECT_EQ((*retention)->stats().expired, 60);
+    EXPECT_EQ(store_->ListPredictions({.limit = 1})->front().id, records[60].id);
+    EXPECT_EQ(store_->GetPredictionLogSize()->records, 60);
+    EXPECT_EQ(*(*retention)->RunOnce(), 0);  // nothing more until time passes
+    clock.Advance(10 * 60'000);
+    EXPECT_EQ(*(*retention)->RunOnce(), 10);
+  }
+
+  // A size bound of about 20 of these records: the oldest go until it holds.
+  const PredictionLogSize size = *store_->GetPredictionLogSize();
+  const int64_t average = size.bytes / size.records;
+  auto bounded = monitor::PredictionRetention::Create(
+      store_.get(), {.max_bytes = average * 20, .batch = 7, .background = false}, &clock);
+  ASSERT_TRUE(bounded.ok()) << bounded.status().ToString();
+  deleted = (*bounded)->RunOnce();
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  const PredictionLogSize after = *store_->GetPredictionLogSize();
+  EXPECT_LE(after.bytes, average * 20);
+  EXPECT_GE(after.records, 15);  // what the bound holds, give or take the backend's measure
+  EXPECT_EQ((*bounded)->stats().oversize, *deleted);
+  auto left = store_->ListPredictions({.limit = 1000});
+  ASSERT_FALSE(left->empty());
+  EXPECT_EQ(left->back().id, records.back().id);  // the newest stay
+  EXPECT_EQ(static_cast<int64_t>(left->size()), after.records);
+}
+
+// SQLite under retention for hours of simulated traffic: deleted records' pages
+// are reused (the file stops growing) and the WAL stays bounded.
+TEST(SqliteRetentionTest, FileAndWalStopGrowing) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("inferd-retention-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "inferd.db").string();
+  auto store = std::move(OpenStore("sqlite:///" + path)).value();
+  ManualClock clock(kT0);
+  auto retention = std::move(monitor::PredictionRetention::Create(
+                                 store.get(), {.max_age_ms = 3'600'000, .background = false},
+                                 &clock))
+                       .value();
+  std::map<int, uintmax_t> size_at_hour;
+  int seed = 0;
+  for (int minute = 1; minute <= 6 * 60; ++minute) {
+    std::vector<PredictionRecord> batch;
+    for (int i = 0; i < 50; ++i) batch.push_back(Prediction(clock.NowMillis() + i, ++seed, 2));
+    ASSERT_EQ(*store->InsertPredictions(batch), 50);
+    clock.Advance(60'000);
+    ASSERT_TRUE(retention->RunOnce().ok());
+    if (minute % 60 == 0) size_at_hour[minute / 60] = std::filesystem::file_size(path);
+    ASSERT_LE(std::filesystem::file_size(path + "-wal"),
+              static_cast<uintmax_t>(SqliteStore::kJournalSizeLimit));
+  }
+  EXPECT_EQ(store->GetPredictionLogSize()->records, 60 * 50);  // one hour's worth
+  // After the first hour the file holds one hour of records plus free pages
+  // that the next inserts take: it grows no more than a few pages.
+  EXPECT_LE(size_at_hour[6], size_at_hour[2] + size_at_hour[2] / 20)
+      << size_at_hour[2] << " -> " << size_at_hour[6];
+  store.reset();
+  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::ValuesIn(Backends()),

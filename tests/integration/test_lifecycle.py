@@ -31,6 +31,8 @@ def test_env_vars_configure_like_flags(model_repo, store_uri):
     (["--store", "mongodb://u:secret@127.0.0.1:1/x?serverSelectionTimeoutMS=200"],
      "MongoDB unreachable"),
     (["--store", "redis://x"], "must start with sqlite:/// or mongodb://"),
+    (["--prediction-retention", "a week"], "is not a duration"),
+    (["--prediction-max-bytes", "-1"], "--prediction-max-bytes"),
 ])
 def test_bad_configuration_exits_non_zero_with_one_line(args, words, store_uri):
     store = [] if "--store" in args else ["--store", store_uri]

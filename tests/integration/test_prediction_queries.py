@@ -206,3 +206,54 @@ def test_export_and_a_dataset_from_predictions_retrain(start_server, store_uri, 
     p = cli(store_uri, "datasets", "add", "--from-predictions", "cancer", "--since",
             "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z")
     assert p.returncode != 0 and "has ground truth" in p.stderr
+
+
+def metric(server, name):
+    text = requests.get(server.url + "/metrics").text
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")]
+    return values[0] if values else None
+
+
+def test_retention_by_age_and_size_at_start(backend, start_server):
+    kind, uri = backend
+    server, ids, _ = serve_and_predict(start_server, uri, 30)
+    # Five records of two days ago, as a server of two days ago would have written them.
+    old_ms = int(time.time() * 1000) - 2 * 86_400_000
+    old = [f"{old_ms + i:012x}" + f"{i:020x}" for i in range(5)]
+    row = {"model": "cancer", "version": 1, "latency_us": 1, "kind": "binary"}
+    if kind == "sqlite":
+        with sqlite3.connect(uri[len("sqlite:///"):]) as db:
+            for i, pid in enumerate(old):
+                db.execute("INSERT INTO predictions VALUES (?, 'cancer', 1, ?, 1, 'binary', 1, ?, ?)",
+                           (pid, old_ms + i, np.zeros(30, "<f4").tobytes(),
+                            np.zeros(1, "<f4").tobytes()))
+            # What inferd's writes keep up to date (docs/store.md).
+            db.execute("UPDATE predictions_size SET records = records + 5, bytes = bytes + 5 * 216")
+    else:
+        import bson
+        import datetime
+        with pymongo.MongoClient(uri) as client:
+            client.get_default_database().predictions.insert_many([
+                {"_id": pid, **row, "time": datetime.datetime.fromtimestamp(
+                    (old_ms + i) / 1000, datetime.timezone.utc),
+                 "inputs": {"shape": [1, 30], "data": bson.Binary(np.zeros(30, "<f4").tobytes())},
+                 "outputs": {"shape": [1, 1], "data": bson.Binary(np.zeros(1, "<f4").tobytes())}}
+                for i, pid in enumerate(old)])
+    assert len(lines(requests.get(server.url + URL, params={"limit": 100}))) == 35
+    server.stop()
+
+    # A day's retention: the first pass, at start, deletes the old ones (FerretDB has no TTL).
+    server = start_server("--prediction-retention", "1d", repo=False, store=uri)
+    assert wait_for(lambda: metric(server, "inferd_prediction_log_expired_total") == 5)
+    got = [g["id"] for g in lines(requests.get(server.url + URL, params={"limit": 100}))]
+    assert got == ids
+    assert metric(server, "inferd_prediction_log_records") == 30
+    size = metric(server, "inferd_prediction_log_bytes")
+    server.stop()
+
+    # A size bound of a third of that keeps the newest ten or so.
+    server = start_server("--prediction-max-bytes", str(int(size / 3)), repo=False, store=uri)
+    assert wait_for(lambda: metric(server, "inferd_prediction_log_oversize_deleted_total"))
+    got = [g["id"] for g in lines(requests.get(server.url + URL, params={"limit": 100}))]
+    assert 5 <= len(got) <= 10 and got == ids[-len(got):]
+    assert metric(server, "inferd_prediction_log_bytes") <= size / 3
