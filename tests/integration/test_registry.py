@@ -183,7 +183,7 @@ def test_lineage_says_what_produced_a_version(registry_server, store_uri):
     assert {"auc", "logloss", "accuracy"} <= set(lineage["metrics"])
     for name, value in lineage["metrics"].items():
         assert f"metric {name}={value:.6g}" in shown
-    assert lineage["source"].startswith("mlflow-artifacts:/models/cancer/")
+    assert f"source {lineage['source']}" in shown
     assert (lineage["model"], lineage["version"]) == ("cancer", "1")
     # A version registered from a file has no lineage beyond its source.
     registered = subprocess.run([str(BINARY), "--store", store_uri, "models", "register",
