@@ -57,7 +57,9 @@ void AddConsoleRoutes(Router* router) {
       http::Response response = EmbeddedAsset(f.begin, f.end, f.content_type, f.cache_control);
       response.headers.emplace_back("X-Content-Type-Options", "nosniff");
       // The page loads nothing from elsewhere; a browser refuses if it tries.
-      if (f.content_type == kHtml) response.headers.emplace_back("Content-Security-Policy", kPolicy);
+      if (std::string_view(f.content_type) == kHtml) {
+        response.headers.emplace_back("Content-Security-Policy", kPolicy);
+      }
       return response;
     });
   }

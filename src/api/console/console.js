@@ -19,7 +19,7 @@ const Console = (() => {
   }
 
   // The admin token lives in this tab's sessionStorage only, and is sent only
-  // with the changes that need it.
+  // with the requests that need it (changes, the prediction log).
   const token = {
     get: () => sessionStorage.getItem(kTokenKey) || "",
     set: (value) => sessionStorage.setItem(kTokenKey, value),
@@ -27,8 +27,9 @@ const Console = (() => {
   };
 
   // fetch() a route; resolves with the parsed JSON (or text), rejects with
-  // ApiError. `admin` adds the stored token. `ndjson` parses one JSON value a line.
-  async function api(path, { method = "GET", body, admin = false, ndjson = false } = {}) {
+  // ApiError. `admin` adds the stored token. `ndjson` parses one JSON value a
+  // line. `withHeaders` resolves with {data, headers} instead.
+  async function api(path, { method = "GET", body, admin = false, ndjson = false, withHeaders = false } = {}) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (admin && token.get()) headers.Authorization = "Bearer " + token.get();
@@ -56,9 +57,15 @@ const Console = (() => {
       }
       throw new ApiError(response.status, message, code);
     }
-    if (ndjson) {
-      return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
-    }
+    const data = ndjson ? parseLines(text) : parseJson(text);
+    return withHeaders ? { data, headers: response.headers } : data;
+  }
+
+  function parseLines(text) {
+    return text.split("\n").filter((line) => line.trim() !== "").map((line) => JSON.parse(line));
+  }
+
+  function parseJson(text) {
     if (text === "") return null;
     try {
       return JSON.parse(text);
@@ -318,13 +325,14 @@ const Console = (() => {
     return Promise.resolve();
   }
 
-  function start() {
+  // Pages register from their scripts; the first page is drawn once all have run.
+  document.addEventListener("DOMContentLoaded", () => {
     window.addEventListener("hashchange", navigate);
     navigate();
-  }
+  });
 
   return {
     ApiError, api, query, token, h, append, fill, table, card, badge, num, time,
-    showBanner, toast, confirmChange, route, start, refreshNow,
+    showBanner, toast, confirmChange, route, refreshNow,
   };
 })();

@@ -12,6 +12,15 @@
   const kMaxRegistryPages = 100;   // 100,000 models: a bound, not a limit anyone meets
   const kHistoryPoints = 2000;     // performance samples kept per model in this browser
   const kUnitMetrics = new Set(["auc", "accuracy"]);  // plotted on [0, 1]
+  // The prediction log is read by ascending time from `since`: the newest
+  // records are found by widening a window back from now until it holds
+  // enough, reading at most kMaxLogPages pages of kLogPage a window.
+  const kLogWindows = ["10s", "1m", "15m", "1h", "24h", "7d", "30d"];
+  const kLogPage = 1000;
+  const kMaxLogPages = 5;
+  const kLatestPredictions = 1000;  // records held for paging, newest first
+  const kPredictionsPerPage = 50;
+  const kPreviewValues = 4;        // values of a row shown before "…"
 
   const enc = encodeURIComponent;
   const modelHref = (name) => "#/models/" + enc(name);
@@ -93,7 +102,8 @@
     return h("nav", { class: "tabs" },
       tab("versions", "Versions", modelHref(name)),
       tab("drift", "Drift", modelHref(name) + "/drift"),
-      tab("performance", "Live performance", modelHref(name) + "/performance"));
+      tab("performance", "Live performance", modelHref(name) + "/performance"),
+      tab("predictions", "Predictions", modelHref(name) + "/predictions"));
   }
 
   function pager(state, total, onPage) {
@@ -175,7 +185,8 @@
         served ? served.loaded.map((v) => "v" + v).join(", ") || "–" : "–",
         row.latest ? h("a", { href: versionHref(row.name, row.latest) }, "v" + row.latest) : "–",
         h("span", {}, h("a", { href: modelHref(row.name) + "/drift" }, "drift"), " · ",
-          h("a", { href: modelHref(row.name) + "/performance" }, "performance")),
+          h("a", { href: modelHref(row.name) + "/performance" }, "performance"), " · ",
+          h("a", { href: modelHref(row.name) + "/predictions" }, "predictions")),
       ] };
     });
     fill(state.body, table(columns, cells, { empty: "no models match" }),
@@ -306,7 +317,7 @@
         h("dt", {}, "Status"), h("dd", {}, v.status + (v.status_message ? " – " + v.status_message : "")),
         h("dt", {}, "Created"), h("dd", {}, time(v.creation_timestamp)),
         h("dt", {}, "Source"), h("dd", { class: "mono" }, lineage.source),
-        h("dt", {}, "Run"), h("dd", { class: "mono" }, lineage.run_id || "–"),
+        h("dt", {}, "Run"), h("dd", { class: "mono run" }, lineage.run_id || "–"),
         h("dt", {}, "Description"), h("dd", {}, v.description || "–")));
 
       const dataset = h("div", { class: "panel dataset" }, ds ? h("dl", { class: "kv" },
@@ -582,6 +593,126 @@
       for (const el of existing.values()) el.remove();
     },
   });
+  // --- Predictions ---------------------------------------------------------------------------
 
-  Console.start();
+  // The newest logged predictions of a model (all versions, or one).
+  async function latestPredictions(model, version) {
+    let records = [];
+    let window = "";
+    let cut = false;
+    for (window of kLogWindows) {
+      records = [];
+      let cursor = "";
+      for (let i = 0; i < kMaxLogPages; ++i) {
+        const { data, headers } = await api("/v1/predictions" +
+          query({ model, version, since: window, limit: kLogPage, cursor }),
+        { admin: true, ndjson: true, withHeaders: true });
+        records = records.concat(data).slice(-kLatestPredictions);
+        cursor = headers.get("X-Next-Cursor") || "";
+        if (!cursor) break;
+      }
+      cut = cursor !== "";
+      if (cut || records.length >= kLatestPredictions) break;
+    }
+    return { records: records.reverse(), window, cut };
+  }
+
+  // A row of numbers, shortened: the first few, then how many.
+  function preview(values) {
+    if (!Array.isArray(values)) return num(values);
+    const head = values.slice(0, kPreviewValues).map((v) => (Array.isArray(v) ? "[…]" : num(v)));
+    return "[" + head.join(", ") + (values.length > kPreviewValues ? `, … ${values.length}]` : "]");
+  }
+
+  // Inputs: the first row shortened, expandable to every row by feature.
+  function inputsCell(inputs, features) {
+    const name = (i) => features[i] || "f" + i;
+    const rows = inputs.map((row, r) => (inputs.length > 1 ? `row ${r}: ` : "") +
+      row.map((v, i) => `${name(i)}=${v}`).join(", "));
+    return h("details", {},
+      h("summary", { class: "mono" }, preview(inputs[0] || []),
+        inputs.length > 1 ? h("span", { class: "muted" }, ` +${inputs.length - 1} rows`) : ""),
+      h("pre", { class: "json" }, rows.join("\n")));
+  }
+
+  Console.route("/models/:name/predictions", {
+    nav: "models",
+    interval: 10000,
+    title: (p) => `${p.name} predictions`,
+    mount(view, params, q) {
+      const state = {
+        name: params.name, version: q.get("version") || "", page: 0, perPage: kPredictionsPerPage,
+        note: h("p", { class: "legend-note" }), body: h("div"), features: [],
+      };
+      state.tokenBox = tokenPrompt(state);
+      fill(view, h("h1", {}, h("a", { href: modelHref(state.name) }, state.name), " ",
+        h("span", { class: "sub" }, "predictions")), modelTabs(state.name, "predictions"),
+      state.tokenBox, state.note, state.body);
+      return state;
+    },
+    async refresh(state) {
+      let latest;
+      try {
+        latest = await latestPredictions(state.name, state.version);
+      } catch (e) {
+        if (e.status !== 401 && e.status !== 403) throw e;
+        state.tokenBox.hidden = false;
+        fill(state.body);
+        state.note.textContent = e.status === 401
+          ? "The prediction log holds production inputs: this server needs its admin token to show it."
+          : "The server refused this token.";
+        return;
+      }
+      state.tokenBox.hidden = true;
+      if (!state.features.length) {
+        try {
+          state.features = (await api("/v2/models/" + enc(state.name))).parameters.feature_names || [];
+        } catch (e) {
+          state.features = [];  // not served now: inputs by position
+        }
+      }
+      state.records = latest.records;
+      const count = latest.records.length;
+      state.note.textContent = count === 0
+        ? `No predictions logged in the last ${latest.window}.`
+        : `The ${num(count)} newest predictions` + (latest.cut
+          ? ` of the first ${num(kMaxLogPages * kLogPage)} in the last ${latest.window}.`
+          : ` (logged in the last ${latest.window}), newest first.`);
+      renderPredictions(state);
+    },
+  });
+
+  // Asks for the admin token when the prediction log needs it.
+  function tokenPrompt(state) {
+    const input = h("input", { type: "password", id: "log-token", autocomplete: "off", "aria-label": "admin token" });
+    return h("form", {
+      class: "toolbar panel", hidden: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (input.value) Console.token.set(input.value);
+        input.value = "";
+        Console.refreshNow();
+      },
+    }, h("label", { for: "log-token" }, "Admin token"), input, h("button", { class: "primary" }, "Show"));
+  }
+
+  function renderPredictions(state) {
+    const start = state.page * state.perPage;
+    const shown = state.records.slice(start, start + state.perPage);
+    const rows = shown.map((r) => ({ attrs: { "data-prediction": r.id }, cells: [
+      time(r.time), "v" + r.version, num(r.inputs.length), num(r.latency_us / 1000, 3),
+      inputsCell(r.inputs, state.features),
+      h("span", { class: "mono" }, preview(r.outputs)),
+      r.ground_truth === undefined ? h("span", { class: "muted" }, "not yet")
+        : h("span", { class: "mono" }, preview(r.ground_truth)),
+      h("span", { class: "mono" }, r.id),
+    ] }));
+    fill(state.body, h("div", { class: "predictions" }, table([{ label: "Time" }, { label: "Version" },
+      { label: "Rows", num: true }, { label: "Latency ms", num: true }, { label: "Inputs" }, { label: "Outputs" },
+      { label: "Ground truth" }, { label: "Prediction ID" }], rows, { empty: "nothing logged" })),
+    pager(state, state.records.length, (page) => {
+      state.page = page;
+      renderPredictions(state);
+    }));
+  }
 })();
