@@ -9,6 +9,13 @@ model (build/http_floor). Prints requests/s, p50/p99 latency, errors and the rat
 Markdown table. Only one server runs while it is measured.
 
     bench/load.py [--duration 10] [--connections 16] [--threads 2]
+    bench/load.py --compare-logs 5 [--duration 10]
+
+--compare-logs N runs inferd in N rounds of three settings side by side (logs off; the
+prediction log on into SQLite; the prediction log and the access log on), 1 row and 64 rows
+each, then FastAPI and MLServer once, and prints the medians, the ratios to logs off, the
+prediction writer's CPU per record (its thread's time in /proc) and the store's bytes per
+record.
 """
 import argparse
 import json
@@ -28,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "tests" / "data" / "models" / "breast_cancer"
 PEER = ROOT.parent / "shared" / "peers" / "fastapi-xgboost"
+MLSERVER = ROOT.parent / "shared" / "peers" / "mlserver-xgboost"
+LOG_SETTINGS = {"logs off": ("0", "0"), "prediction log": ("1", "0"), "both logs": ("1", "1")}
 
 
 def wait_ready(url, timeout=60):
@@ -149,6 +158,140 @@ FIXED_REPLY = ('{"model_name":"breast_cancer","model_version":"1","outputs":[{"n
                '"datatype":"FP32","shape":[1],"data":[0.00834]}]}')
 
 
+def thread_cpu_seconds(pid, name):
+    """utime + stime of the threads of `pid` called `name`."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        if comm == name:
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of every thread of `pid`."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def metric(url, name):
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else sum(values[len(values) // 2 - 1:][:2]) / 2
+
+
+def compare_logs(args, tmp, bodies, log, peers=True):
+    """Rounds of inferd with the logs off and on, side by side; then the peers once."""
+    url = f"http://127.0.0.1:{args.port}"
+    infer = url + "/v2/models/breast_cancer/infer"
+    warmup = argparse.Namespace(**{**vars(args), "duration": 2})
+    rps = {}  # (setting, label) -> [requests/s per round]
+    cpu_per_request = {}  # (setting, label) -> [inferd's CPU seconds per request, per round]
+    writer = {label: [] for label in bodies}  # label -> [(cpu seconds, records)]
+    stored = {}  # label -> (records, bytes) in the store after its runs
+    for round_ in range(args.compare_logs):
+        for setting, (prediction_log, access_log) in LOG_SETTINGS.items():
+            store = tmp / f"store-{round_}-{setting.replace(' ', '-')}"
+            proc = start([str(ROOT / "build" / "inferd"), "serve", "--host", "127.0.0.1", "--port",
+                          str(args.port), "--grpc-port", "-1", "--model-repository",
+                          str(MODEL_DIR.parent), "--threads", str(os.cpu_count()), "--store",
+                          f"sqlite:///{store}/inferd.db", "--spool-dir", str(store / "spool"),
+                          "--log-sample-rate", prediction_log,
+                          "--access-log-sample-rate", access_log], url, log)
+            try:
+                for label, body in bodies.items():
+                    run_wrk(infer, body, warmup)
+                    cpu0 = thread_cpu_seconds(proc.pid, "predlog-writer")
+                    written0 = metric(url, "inferd_prediction_log_written_total")
+                    process0 = process_cpu_seconds(proc.pid)
+                    r = run_wrk(infer, body, args)
+                    rps.setdefault((setting, label), []).append(r["rps"])
+                    cpu_per_request.setdefault((setting, label), []).append(
+                        (process_cpu_seconds(proc.pid) - process0) / (r["rps"] * args.duration))
+                    if prediction_log == "1":
+                        deadline = time.monotonic() + 60  # the writer catches up
+                        while metric(url, "inferd_prediction_log_queue_depth") > 0 and \
+                                time.monotonic() < deadline:
+                            time.sleep(0.2)
+                        writer[label].append((thread_cpu_seconds(proc.pid, "predlog-writer") - cpu0,
+                                              metric(url, "inferd_prediction_log_written_total") -
+                                              written0))
+            finally:
+                stop(proc)
+            if prediction_log == "1" and round_ == 0:
+                import sqlite3
+                with sqlite3.connect(store / "inferd.db") as db:
+                    stored[setting] = db.execute(
+                        "SELECT records, bytes FROM predictions_size").fetchone()
+                stored[setting] += (os.path.getsize(store / "inferd.db"),)
+            shutil.rmtree(store, ignore_errors=True)
+        print(f"round {round_ + 1}: " + ", ".join(
+            f"{setting} {label} {rps[(setting, label)][-1]:.0f}"
+            for setting in LOG_SETTINGS for label in bodies), flush=True)
+    peer_commands = {
+        "FastAPI": (["bash", str(PEER / "run.sh"), str(MODEL_DIR / "1" / "model.json"),
+                     str(args.port + 1), "breast_cancer", str(os.cpu_count())], args.port + 1),
+        "MLServer": (["bash", str(MLSERVER / "run.sh"), str(MODEL_DIR / "1" / "model.json"),
+                      str(args.port + 4), "breast_cancer", str(args.port + 5)], args.port + 4),
+    }
+    for name, (cmd, port) in (peer_commands if peers else {}).items():
+        peer_url = f"http://127.0.0.1:{port}"
+        proc = start(cmd, peer_url, log)
+        try:
+            for label, body in bodies.items():
+                run_wrk(peer_url + "/v2/models/breast_cancer/infer", body, warmup)
+                rps[(name, label)] = [run_wrk(peer_url + "/v2/models/breast_cancer/infer", body,
+                                              args)["rps"]]
+        finally:
+            stop(proc)
+
+    print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, loopback, "
+          f"{os.cpu_count()} cores, demo model, V2 JSON; inferd medians of {args.compare_logs} "
+          f"rounds, the settings side by side in each round; peers once\n")
+    print("| request | system | requests/s | / logs off | rounds | inferd CPU µs/request |")
+    print("|---|---|---:|---:|---|---:|")
+    for label in bodies:
+        off = median(rps[("logs off", label)])
+        for setting in [*LOG_SETTINGS, *(["FastAPI", "MLServer"] if peers else [])]:
+            values = rps[(setting, label)]
+            cpu = cpu_per_request.get((setting, label))
+            print(f"| {label} | {'inferd, ' + setting if setting in LOG_SETTINGS else setting} | "
+                  f"{median(values):.0f} | {median(values) / off:.2f} | "
+                  f"{', '.join(f'{v:.0f}' for v in values)} | "
+                  f"{f'{1e6 * median(cpu):.1f}' if cpu else ''} |")
+    print()
+    for label in bodies:
+        on = median(rps[("prediction log", label)])
+        ratios = [a / b for a, b in zip(rps[("prediction log", label)], rps[("logs off", label)])]
+        print(f"{label}: prediction log on / off per round "
+              f"{', '.join(f'{r:.2f}' for r in ratios)} (median {median(ratios):.2f})" +
+              (f"; inferd with the log on / FastAPI {on / rps[('FastAPI', label)][0]:.1f}x, "
+               f"/ MLServer {on / rps[('MLServer', label)][0]:.1f}x" if peers else ""))
+        cpu = sum(c for c, _ in writer[label])
+        records = sum(n for _, n in writer[label])
+        if records:
+            print(f"{label}: prediction writer {1e6 * cpu / records:.2f} us of CPU per record "
+                  f"({records:.0f} records)")
+    for setting, (records, size, file_bytes) in stored.items():
+        print(f"store after round 1 ({setting}): {records} records, {size / records:.0f} bytes "
+              f"per record (predictions_size), SQLite file {file_bytes / records:.0f} bytes per "
+              f"record (1 row and 64 rows mixed)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -159,9 +302,21 @@ def main():
                         help="inferd's prediction log sampling (1: every request is stored)")
     parser.add_argument("--access-log-sample-rate", type=float, default=1.0,
                         help="inferd's access log sampling (1: a JSON line per request)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="with --compare-logs: inferd only")
+    parser.add_argument("--compare-logs", type=int, default=0, metavar="ROUNDS",
+                        help="rounds of inferd with the logs off and on side by side, then the "
+                             "peers (see above)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run scripts/install-deps.sh")
+    if args.compare_logs:
+        tmp = Path(tempfile.mkdtemp(prefix="inferd-bench-"))
+        bodies = {"1 row": make_body(1, tmp / "1.json"), "64 rows": make_body(64, tmp / "64.json")}
+        with open(tmp / "servers.log", "w") as log:
+            compare_logs(args, tmp, bodies, log, peers=not args.no_peers)
+        shutil.rmtree(tmp)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="inferd-bench-"))
     bodies = {"1 row": make_body(1, tmp / "1.json"), "64 rows": make_body(64, tmp / "64.json")}

@@ -1,5 +1,6 @@
 #include "monitor/prediction_retention.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <limits>
@@ -27,6 +28,7 @@ StatusOr<std::unique_ptr<PredictionRetention>> PredictionRetention::Create(
   }
   if (options.background && (options.max_age_ms > 0 || options.max_bytes > 0)) {
     retention->thread_ = std::thread([raw = retention.get()] { raw->Run(); });
+    pthread_setname_np(retention->thread_.native_handle(), "predlog-retain");
   }
   return retention;
 }

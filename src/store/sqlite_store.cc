@@ -102,7 +102,11 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   std::unique_ptr<SqliteStore> store(new SqliteStore(db));
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   std::lock_guard lock(store->mu_);
+  // The page size only takes on a new file, before WAL mode is set.
+  RETURN_IF_ERROR(store->Exec("PRAGMA page_size=" + std::to_string(kPageSize)));
   RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA mmap_size=" + std::to_string(kMmapBytes) +
+                              "; PRAGMA cache_size=-" + std::to_string(kCacheKiB)));
   RETURN_IF_ERROR(store->Exec("PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimit)));
   for (std::string_view collection : kCollections) {
     RETURN_IF_ERROR(store->Exec("CREATE TABLE IF NOT EXISTS " + std::string(collection) +

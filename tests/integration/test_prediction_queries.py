@@ -257,3 +257,53 @@ def test_retention_by_age_and_size_at_start(backend, start_server):
     got = [g["id"] for g in lines(requests.get(server.url + URL, params={"limit": 100}))]
     assert 5 <= len(got) <= 10 and got == ids[-len(got):]
     assert metric(server, "inferd_prediction_log_bytes") <= size / 3
+
+
+def test_several_servers_write_one_mongodb_wire_store_completely(ferretdb, start_server, model_repo):
+    """Three inferd processes log into one FerretDB at once: every record arrives, once,
+    with the rows that were sent."""
+    import threading
+    uri = ferretdb.uri()
+    servers = [start_server(repo=model_repo, store=uri) for _ in range(3)]
+    _, rows = read_csv("breast_cancer")
+    sent, errors, lock = {}, [], threading.Lock()
+
+    def traffic(server, offset):
+        with requests.Session() as s:
+            for i in range(150):
+                batch = rows[(offset + i) % 500:(offset + i) % 500 + 1 + i % 3]
+                body = {"inputs": [{"name": "input__0", "shape": [len(batch), 30],
+                                    "datatype": "FP32", "data": batch}]}
+                r = s.post(server.url + "/v2/models/breast_cancer/infer", json=body, timeout=30)
+                with lock:
+                    if r.status_code == 200:
+                        sent[r.json()["parameters"]["prediction_id"]] = batch
+                    else:
+                        errors.append(r.text)
+
+    threads = [threading.Thread(target=traffic, args=(s, 100 * n)) for n, s in enumerate(servers)
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(sent) == 900
+    records = Records("mongodb", uri)
+    stored = wait_for(lambda: (lambda p: p if len(p) >= 900 else None)(records.predictions()), 60)
+    assert stored is not None, "".join(servers[0].log)[-2000:]
+    assert set(stored) == set(sent)
+    for pid, batch in sent.items():
+        np.testing.assert_array_equal(stored[pid]["inputs"], np.float32(batch))
+        assert stored[pid]["outputs"].shape == (len(batch), 1)
+    # Read back through any one server, page by page: the same 900, in time order.
+    seen, cursor = [], None
+    while True:
+        r = requests.get(servers[1].url + URL, params={"limit": 250, **({"cursor": cursor} if cursor else {})})
+        seen += [p["id"] for p in lines(r)]
+        cursor = r.headers.get("X-Next-Cursor")
+        if not cursor:
+            break
+    assert seen == sorted(sent)
+    for server in servers:
+        stats = requests.get(server.url + "/metrics").text
+        assert "inferd_prediction_log_dropped_total 0" in stats
