@@ -232,6 +232,9 @@ void AddDatasetCommands(CLI::App* datasets, inferd::cli::DatasetAddOptions* add_
   add->add_option("--until", add_options->until, "With --from-predictions: before this time");
   add->add_option("--target", add_options->target,
                   "With --from-predictions: the label column (default: the model's own)");
+  add->add_option("--with-data", add_options->with_data,
+                  "With --from-predictions: a CSV of the same columns (the training data) whose "
+                  "rows come first; without labelled predictions the version is just its rows");
   add->add_option("--output", add_options->output,
                   "With --from-predictions: the CSV file to write "
                   "(default ./inferd-data/datasets/<name>/<time>.csv)");

@@ -80,14 +80,17 @@ Status AddDatasetFromPredictions(store::Store& store, const DatasetAddOptions& o
             return train::TrainingColumns(registry, datasets, first.model, first.version,
                                           first.input_cols(), options.target);
           },
-          output, [](int64_t read, const train::LabelledRows& so_far) {
+          output,
+          [](int64_t read, const train::LabelledRows& so_far) {
             std::fprintf(stderr, "read %lld predictions, %lld labelled (%lld rows)\n",
                          static_cast<long long>(read), static_cast<long long>(so_far.records),
                          static_cast<long long>(so_far.rows));
-          }));
-  std::printf("wrote %lld labelled rows of %lld predictions to %s (%lld without ground truth)\n",
+          },
+          options.with_data));
+  std::printf("wrote %lld labelled rows of %lld predictions to %s (%lld without ground truth)%s%s\n",
               static_cast<long long>(written.rows), static_cast<long long>(written.records),
-              output.c_str(), static_cast<long long>(written.unlabelled));
+              output.c_str(), static_cast<long long>(written.unlabelled),
+              options.with_data.empty() ? "" : ", after the rows of ", options.with_data.c_str());
   ASSIGN_OR_RETURN(train::DatasetVersion d, datasets.Add(name, output));
   PrintDataset(d);
   return Status::Ok();

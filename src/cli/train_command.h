@@ -29,6 +29,7 @@ struct DatasetAddOptions {
   std::string since, until;  // as common/time_text.h reads them ("" = no bound)
   std::string target;        // the label column's name ("" = the version's own)
   std::string output;        // "" = ./inferd-data/datasets/<name>/<time>.csv
+  std::string with_data;     // a CSV of the same columns whose rows come first ("" = none)
 };
 Status AddDataset(store::Store& store, const DatasetAddOptions& options);
 

@@ -54,7 +54,7 @@ void AppendCell(double v, std::string* out) {
 StatusOr<LabelledRows> WriteLabelledRows(
     store::Store& store, store::PredictionQuery query,
     const std::function<StatusOr<PredictionColumns>(const store::PredictionRecord&)>& columns_for,
-    const std::string& path, const LabelledProgress& progress) {
+    const std::string& path, const LabelledProgress& progress, const std::string& base_csv) {
   query.with_ground_truth = true;
   const std::string partial = path + ".partial";
   std::error_code ec;
@@ -70,6 +70,23 @@ StatusOr<LabelledRows> WriteLabelledRows(
     std::filesystem::remove(partial, ec);
     return st;
   };
+  std::string base_header;
+  if (!base_csv.empty()) {
+    std::ifstream base(base_csv, std::ios::binary);
+    if (!base || !std::getline(base, base_header)) {
+      return fail(NotFound("cannot read the base data " + base_csv));
+    }
+    if (!base_header.empty() && base_header.back() == '\r') base_header.pop_back();
+    base.clear();
+    base.seekg(0);
+    out << base.rdbuf();
+    std::ifstream check(partial, std::ios::binary | std::ios::ate);
+    const auto size = check.tellg();
+    if (size > 0) {  // the base's last line may lack its newline
+      check.seekg(size - std::streamoff{1});
+      if (check.get() != '\n') out << '\n';
+    }
+  }
   while (true) {
     auto page = reader.Next();
     if (!page.ok()) return fail(page.status());
@@ -87,8 +104,15 @@ StatusOr<LabelledRows> WriteLabelledRows(
         auto columns = columns_for(r);
         if (!columns.ok()) return fail(columns.status());
         features = r.input_cols();
-        for (const std::string& name : columns->features) lines += name + ",";
-        lines += columns->target + "\n";
+        std::string header;
+        for (const std::string& name : columns->features) header += name + ",";
+        header += columns->target;
+        if (base_csv.empty()) {
+          lines += header + "\n";
+        } else if (header != base_header) {
+          return fail(InvalidArgument("the base data " + base_csv + " has the columns '" +
+                                      base_header + "', the predictions '" + header + "'"));
+        }
       } else if (r.input_cols() != features && r.rows > 0) {
         return fail(InvalidArgument("prediction '" + r.id + "' has " +
                                     std::to_string(r.input_cols()) + " features, earlier ones " +
@@ -114,7 +138,7 @@ StatusOr<LabelledRows> WriteLabelledRows(
   }
   if (progress) progress(read, done);
   out.close();
-  if (done.records == 0) {
+  if (done.records == 0 && base_csv.empty()) {
     return fail(FailedPrecondition("none of the " + std::to_string(read) +
                                    " predictions selected has ground truth (POST /v1/feedback)"));
   }

@@ -48,12 +48,15 @@ inline constexpr int64_t kProgressRecords = 10'000;
 
 // Writes the labelled rows of the records `query` selects (its limit is the
 // page size) to the CSV file `path`, columns from `columns_for` (called with
-// the first labelled record). FailedPrecondition when no record has ground
-// truth (no file is left then); InvalidArgument when a record's feature count
-// differs from the first one's or its ground truth is not one number per row.
+// the first labelled record). With `base_csv`, that file's rows come first and
+// its header must be the same columns (the training data plus what production
+// labelled since: what a retraining job trains on). FailedPrecondition when no
+// record has ground truth and there is no base (no file is left then);
+// InvalidArgument when a record's feature count differs from the first one's,
+// its ground truth is not one number per row, or the base has other columns.
 StatusOr<LabelledRows> WriteLabelledRows(
     store::Store& store, store::PredictionQuery query,
     const std::function<StatusOr<PredictionColumns>(const store::PredictionRecord&)>& columns_for,
-    const std::string& path, const LabelledProgress& progress);
+    const std::string& path, const LabelledProgress& progress, const std::string& base_csv = "");
 
 }  // namespace inferd::train

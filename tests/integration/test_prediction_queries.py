@@ -202,6 +202,24 @@ def test_export_and_a_dataset_from_predictions_retrain(start_server, store_uri, 
     assert "registered cancer version 2" in p.stdout
     shown = cli(store_uri, "models", "show", "cancer").stdout
     assert "cancer-production@1" in shown
+    # What the retraining CronJob records: the training data, then the labelled rows.
+    retrain = tmp_path / "retrain.csv"
+    p = cli(store_uri, "datasets", "add", "--from-predictions", "cancer", "--version", "1",
+            "--with-data", str(DATA / "breast_cancer.csv"), "--name", "cancer-retrain",
+            "--output", str(retrain))
+    assert p.returncode == 0, p.stderr
+    assert "dataset cancer-retrain@1" in p.stdout and "609 rows" in p.stdout  # 569 + 40
+    assert retrain.read_text().splitlines()[:570] == \
+        (DATA / "breast_cancer.csv").read_text().splitlines()
+    p = cli(store_uri, "train", "--dataset", "cancer-retrain", "--target", "target",
+            "--register", "cancer", "--num-rounds", "5")
+    assert p.returncode == 0 and "registered cancer version 3" in p.stdout, p.stderr
+    # Before any feedback (a new deployment), the version is the training data alone.
+    p = cli(store_uri, "datasets", "add", "--from-predictions", "cancer", "--until", "1d",
+            "--with-data", str(DATA / "breast_cancer.csv"), "--name", "cancer-retrain",
+            "--output", str(tmp_path / "none.csv"))
+    assert p.returncode == 0 and "dataset cancer-retrain@2" in p.stdout, p.stderr
+    assert "569 rows" in p.stdout
     # Without ground truth there is nothing to record.
     p = cli(store_uri, "datasets", "add", "--from-predictions", "cancer", "--since",
             "2000-01-01T00:00:00Z", "--until", "2000-01-02T00:00:00Z")
