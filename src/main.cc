@@ -143,6 +143,12 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Also forget ground truth older than this (0: by rows only)")
       ->envname("INFERD_PERFORMANCE_WINDOW_SECONDS")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))->capture_default_str();
+  serve->add_option("--performance-history-interval-seconds",
+                    f->performance.history_interval_seconds,
+                    "One point of each live window's history per interval, the last 1,440 kept "
+                    "(0: no history)")
+      ->envname("INFERD_PERFORMANCE_HISTORY_INTERVAL_SECONDS")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30))->capture_default_str();
   serve->add_option("--feedback-cache-size", f->performance.capacity,
                     "Predictions kept in memory for /v1/feedback; older ones are read from the "
                     "store's prediction log (0: none)")

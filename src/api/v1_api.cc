@@ -375,7 +375,8 @@ class V1Api {
     return JsonResponse(std::move(body));
   }
 
-  // GET /v1/models/{m}/performance: live metrics on joined ground truth.
+  // GET /v1/models/{m}/performance: live metrics on joined ground truth, per
+  // version, with the window's history (a point an interval, oldest first).
   http::Response Performance(const PathParams& params) const {
     auto loaded = context_.models->Versions(params.model);
     if (!loaded.ok()) return ErrorResponse(loaded.status());
@@ -388,7 +389,14 @@ class V1Api {
         json.BeginObject().Key("version").String(std::to_string(r.version));
         json.Key("kind").String(r.kind).Key("rows").Int(r.rows).Key("metrics").BeginObject();
         for (const auto& [k, v] : r.metrics) json.Key(k).Double(v);
-        json.EndObject().EndObject();
+        json.EndObject().Key("history").BeginArray();
+        for (const auto& point : r.history) {
+          json.BeginObject().Key("time").Int(point.time_ms).Key("rows").Int(point.rows);
+          json.Key("metrics").BeginObject();
+          for (const auto& [k, v] : point.metrics) json.Key(k).Double(v);
+          json.EndObject().EndObject();
+        }
+        json.EndArray().EndObject();
       }
     }
     json.EndArray().EndObject();

@@ -70,34 +70,44 @@ Status LivePerformance::AddFeedback(const std::string& id, const std::vector<flo
     for (int64_t c = 0; c < per_row; ++c) w.outputs.push_back(r.outputs[i * per_row + c]);
   }
   Trim(&w);
+  // The first feedback of an interval records the window in the history.
+  const int64_t interval_ms = options_.history_interval_seconds * 1000;
+  if (interval_ms > 0 && options_.history_points > 0 &&
+      (w.history.empty() || now / interval_ms != w.history.back().time_ms / interval_ms)) {
+    w.history.push_back(Score(w, now));
+    if (w.history.size() > options_.history_points) w.history.pop_front();
+  }
   return Status::Ok();
+}
+
+PerformancePoint LivePerformance::Score(const Window& w, int64_t now_ms) {
+  PerformancePoint point{now_ms, static_cast<int64_t>(w.labels.size()), {}};
+  if (w.labels.empty()) return point;
+  std::vector<float> labels(w.labels.begin(), w.labels.end());
+  std::vector<float> outputs(w.outputs.begin(), w.outputs.end());
+  if (w.kind == "binary") {
+    point.metrics = {{"auc", Auc(labels, outputs)},
+                     {"logloss", LogLoss(labels, outputs)},
+                     {"accuracy", BinaryAccuracy(labels, outputs)}};
+  } else if (w.kind == "multiclass") {
+    const int classes = static_cast<int>(w.outputs_per_row);
+    point.metrics = {{"logloss", MultiLogLoss(labels, outputs, classes)},
+                     {"accuracy", MultiAccuracy(labels, outputs, classes)}};
+  } else {
+    point.metrics = {{"rmse", Rmse(labels, outputs)}, {"mae", Mae(labels, outputs)}};
+  }
+  return point;
 }
 
 std::vector<PerformanceReport> LivePerformance::Reports() const {
   std::lock_guard lock(windows_mu_);
   std::vector<PerformanceReport> out;
+  const int64_t now = clock_->NowMillis();
   for (auto& [key, w] : windows_) {
     Trim(&w);
-    PerformanceReport report{key.first, key.second, w.kind,
-                             static_cast<int64_t>(w.labels.size()), {}};
-    std::vector<float> labels(w.labels.begin(), w.labels.end());
-    std::vector<float> outputs(w.outputs.begin(), w.outputs.end());
-    if (labels.empty()) {
-      out.push_back(std::move(report));
-      continue;
-    }
-    if (w.kind == "binary") {
-      report.metrics = {{"auc", Auc(labels, outputs)},
-                        {"logloss", LogLoss(labels, outputs)},
-                        {"accuracy", BinaryAccuracy(labels, outputs)}};
-    } else if (w.kind == "multiclass") {
-      const int classes = static_cast<int>(w.outputs_per_row);
-      report.metrics = {{"logloss", MultiLogLoss(labels, outputs, classes)},
-                        {"accuracy", MultiAccuracy(labels, outputs, classes)}};
-    } else {
-      report.metrics = {{"rmse", Rmse(labels, outputs)}, {"mae", Mae(labels, outputs)}};
-    }
-    out.push_back(std::move(report));
+    PerformancePoint point = Score(w, now);
+    out.push_back({key.first, key.second, w.kind, point.rows, std::move(point.metrics),
+                   {w.history.begin(), w.history.end()}});
   }
   return out;
 }

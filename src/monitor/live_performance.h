@@ -7,7 +7,10 @@
 // prediction log — and its (label, output) rows enter the model version's
 // window of the last `window_rows` labelled rows. Reports compute, per window:
 // binary models AUC, logloss, accuracy; multi-class logloss, accuracy;
-// regression RMSE, MAE.
+// regression RMSE, MAE. Each window also keeps its history: the window as it
+// stood when the first feedback of each `history_interval_seconds` arrived
+// (the last `history_points` of them), so its metrics can be drawn over time;
+// scoring the window once an interval keeps feedback cheap.
 //
 // Thread-safety: all methods may be called from any thread; remembered
 // predictions are spread over shards with a mutex each.
@@ -28,12 +31,20 @@
 
 namespace inferd::monitor {
 
+// A window's size and metrics at one time.
+struct PerformancePoint {
+  int64_t time_ms = 0;
+  int64_t rows = 0;  // labelled rows in the window
+  std::map<std::string, double> metrics;
+};
+
 struct PerformanceReport {
   std::string model;
   int64_t version = 0;
   std::string kind;  // "binary", "multiclass" or "regression"
   int64_t rows = 0;  // labelled rows in the window
   std::map<std::string, double> metrics;
+  std::vector<PerformancePoint> history;  // oldest first; see the header comment
 };
 
 class LivePerformance {
@@ -44,6 +55,8 @@ class LivePerformance {
     size_t capacity = 20'000;
     size_t window_rows = 1000;  // labelled rows per model version
     int64_t window_seconds = 0;  // also forget labels older than this (0: rows only)
+    int64_t history_interval_seconds = 60;  // one history point per interval; 0: no history
+    size_t history_points = 1440;           // points kept per window (a day at a minute)
   };
   // `store` (may be null) is read when feedback names a prediction not in memory.
   LivePerformance(store::Store* store, Options options,
@@ -79,6 +92,7 @@ class LivePerformance {
     std::deque<float> labels;   // guarded by windows_mu_
     std::deque<float> outputs;  // outputs_per_row per label
     std::deque<int64_t> times;  // when each label arrived, ms
+    std::deque<PerformancePoint> history;  // oldest first, at most history_points
   };
   static constexpr size_t kShards = 16;
 
@@ -86,6 +100,8 @@ class LivePerformance {
 
   // Drops the window's labels beyond its row and time limits. Requires windows_mu_.
   void Trim(Window* w) const;
+  // The window's rows and metrics now, at `now_ms`. Requires windows_mu_.
+  static PerformancePoint Score(const Window& w, int64_t now_ms);
 
   store::Store* store_;
   const Options options_;

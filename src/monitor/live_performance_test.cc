@@ -41,5 +41,46 @@ TEST(LivePerformanceTest, RemembersTheMostRecentCapacityPredictions) {
   EXPECT_LE(remembered, 64);
 }
 
+TEST(LivePerformanceTest, KeepsAPointOfHistoryPerInterval) {
+  ManualClock clock(0);
+  LivePerformance live(nullptr, {.history_interval_seconds = 60, .history_points = 3}, &clock);
+  int next = 0;
+  auto feedback = [&](float output, float label) {
+    const std::string id = "p" + std::to_string(next++);
+    live.Remember(id, "m", 1, "regression", {output}, 1);
+    ASSERT_TRUE(live.AddFeedback(id, {label}).ok());
+  };
+  feedback(1, 0);  // t=0: the first point, MAE 1 on one row
+  feedback(3, 0);  // same interval: no new point
+  clock.Advance(60'000);
+  feedback(0, 0);  // t=60 s: MAE (1 + 3 + 0) / 3
+  auto history = live.Reports()[0].history;
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].time_ms, 0);
+  EXPECT_EQ(history[0].rows, 1);
+  EXPECT_DOUBLE_EQ(history[0].metrics.at("mae"), 1.0);
+  EXPECT_EQ(history[1].time_ms, 60'000);
+  EXPECT_EQ(history[1].rows, 3);
+  EXPECT_DOUBLE_EQ(history[1].metrics.at("mae"), 4.0 / 3);
+  // Bounded: the oldest points go first.
+  for (int i = 0; i < 5; ++i) {
+    clock.Advance(60'000);
+    feedback(0, 0);
+  }
+  history = live.Reports()[0].history;
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history.front().time_ms, 240'000);
+  EXPECT_EQ(history.back().time_ms, 360'000);
+  EXPECT_EQ(history.back().rows, 8);
+}
+
+TEST(LivePerformanceTest, NoHistoryWhenTheIntervalIsZero) {
+  ManualClock clock(0);
+  LivePerformance live(nullptr, {.history_interval_seconds = 0}, &clock);
+  live.Remember("p", "m", 1, "regression", {1}, 1);
+  ASSERT_TRUE(live.AddFeedback("p", {0}).ok());
+  EXPECT_TRUE(live.Reports()[0].history.empty());
+}
+
 }  // namespace
 }  // namespace inferd::monitor

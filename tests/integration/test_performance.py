@@ -49,6 +49,10 @@ def test_feedback_joins_and_scores(start_server):
     assert abs(version["metrics"]["auc"] - auc(y, p)) < 1e-9
     assert abs(version["metrics"]["logloss"] - logloss) < 1e-6
     assert abs(version["metrics"]["accuracy"] - accuracy) < 1e-12
+    # History: the first feedback of the (default 60 s) interval scored the window then.
+    first = version["history"][0]
+    assert first["rows"] == 20 and first["time"] > 0
+    assert abs(first["metrics"]["auc"] - auc(y[:20], p[:20])) < 1e-9
     metrics = requests.get(server.url + "/metrics").text
     assert 'inferd_live_metric{model="breast_cancer",version="1",metric="auc"}' in metrics
     assert 'inferd_live_labelled_rows{model="breast_cancer",version="1"} 200' in metrics

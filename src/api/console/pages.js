@@ -10,7 +10,6 @@
   const kVersionsPerPage = 50;
   const kRegistryPageSize = 1000;  // MLflow's maximum for registered-models/search
   const kMaxRegistryPages = 100;   // 100,000 models: a bound, not a limit anyone meets
-  const kHistoryPoints = 2000;     // performance samples kept per model in this browser
   const kUnitMetrics = new Set(["auc", "accuracy"]);  // plotted on [0, 1]
   // The prediction log is read by ascending time from `since`: the newest
   // records are found by widening a window back from now until it holds
@@ -514,25 +513,6 @@
 
   // --- Live performance ----------------------------------------------------------------------
 
-  // Samples of the live windows that this browser has seen, per model, kept in
-  // localStorage (the server keeps only the current window; Prometheus keeps
-  // inferd_live_metric over time).
-  function loadHistory(name) {
-    try {
-      return JSON.parse(localStorage.getItem("inferd.performance." + name)) || [];
-    } catch (e) {
-      return [];
-    }
-  }
-
-  function saveHistory(name, points) {
-    try {
-      localStorage.setItem("inferd.performance." + name, JSON.stringify(points.slice(-kHistoryPoints)));
-    } catch (e) {
-      // Storage full or off: the history lives only as long as the page.
-    }
-  }
-
   Console.route("/models/:name/performance", {
     nav: "models",
     interval: 5000,
@@ -542,20 +522,23 @@
       fill(view, h("h1", {}, h("a", { href: modelHref(state.name) }, state.name), " ",
         h("span", { class: "sub" }, "live performance")), modelTabs(state.name, "performance"),
       h("p", { class: "legend-note" }, "Each version's metrics on its live window: the latest labelled rows " +
-        "(POST /v1/feedback joined to the predictions). The charts show the windows this browser has seen, " +
-        "sampled as the page refreshes; Prometheus keeps them server-side as inferd_live_metric and " +
-        "inferd_live_labelled_rows."),
+        "(POST /v1/feedback joined to the predictions). Over time: the window's history on the server " +
+        "(a point per --performance-history-interval-seconds), then the window now."),
       state.current, h("h2", {}, "Over time"), state.charts);
       return state;
     },
     async refresh(state) {
       const report = await api("/v1/models/" + enc(state.name) + "/performance");
-      const now = Date.now() / 1000;
-      const points = loadHistory(state.name);
-      const sample = {};
-      for (const v of report.versions) sample[v.version] = { rows: v.rows, metrics: v.metrics };
-      points.push({ t: now, versions: sample });
-      saveHistory(state.name, points);
+      // Every version's history points and its window now, on one time axis.
+      const now = Date.now();
+      const byTime = new Map();
+      for (const v of report.versions) {
+        for (const p of [...(v.history || []), { time: now, rows: v.rows, metrics: v.metrics }]) {
+          if (!byTime.has(p.time)) byTime.set(p.time, { t: p.time / 1000, versions: {} });
+          byTime.get(p.time).versions[v.version] = { rows: p.rows, metrics: p.metrics };
+        }
+      }
+      const points = [...byTime.values()].sort((a, b) => a.t - b.t);
 
       const metricNames = [...new Set(report.versions.flatMap((v) => Object.keys(v.metrics)))].sort();
       fill(state.current, table(
@@ -571,13 +554,12 @@
       const column = (v, pick) => points.map((p) => (p.versions[v] ? pick(p.versions[v]) : null));
       const charts = [["labelled rows", (s) => s.rows]];
       for (const m of metricNames) charts.push([m, (s) => (s.metrics[m] ?? null)]);
-      if (points.length < 2) {  // a line needs two samples: the next refresh brings one
-        fill(state.charts, h("p", { class: "muted" }, "Collecting samples…"));
+      if (points.length < 2) {  // a line needs two points
+        fill(state.charts, h("p", { class: "muted" }, "No history yet: the server keeps a point an interval."));
         return;
       }
-      const existing = new Map([...state.charts.children].filter((el) => el.dataset.metric)
-        .map((el) => [el.dataset.metric, el]));
-      for (const el of state.charts.querySelectorAll("p")) el.remove();
+      for (const el of state.charts.querySelectorAll(":scope > p")) el.remove();
+      const existing = new Map([...state.charts.children].map((el) => [el.dataset.metric, el]));
       for (const [label, pick] of versions.length ? charts : []) {
         let panel = existing.get(label);
         if (!panel) {
