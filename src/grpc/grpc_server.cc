@@ -85,11 +85,27 @@ class GrpcServer::Impl {
         std::unique_lock lock(jobs_mu_);
         jobs_cv_.wait(lock, [this] { return jobs_ == 0; });
       }
+      {
+        std::lock_guard lock(queue_mu_);
+        queue_closed_ = true;
+      }
       queue_->Shutdown();
       for (auto& thread : threads_) thread.join();
     });
   }
   int port() const { return port_; }
+
+  // Runs `start`, which starts an operation on the completion queue, unless
+  // the queue is shut down (false). libgrpc asserts on an operation started on
+  // a shut-down queue, and a call matched just before Shutdown can still be
+  // taken from the queue after it.
+  template <typename Start>
+  bool WhileQueueOpen(Start start) {
+    std::lock_guard lock(queue_mu_);
+    if (queue_closed_) return false;
+    start();
+    return true;
+  }
 
   // One inference: looks the model up, decodes, runs the shared path, encodes.
   // Counts a request that fails after the model was found, as REST does.
@@ -380,7 +396,7 @@ class GrpcServer::Impl {
         return;
       }
       answered_ = true;
-      new InferCall(impl_, cq_);  // the next call on this queue
+      impl_->WhileQueueOpen([this] { new InferCall(impl_, cq_); });  // the next call
       if (!impl_->MayBlock(request_)) {
         Answer(impl_->Infer(&context_, request_, &response_));
         return;
@@ -392,11 +408,14 @@ class GrpcServer::Impl {
 
    private:
     void Answer(const ::grpc::Status& status) {
-      if (status.ok()) {
-        writer_.Finish(response_, status, this);
-      } else {
-        writer_.FinishWithError(status, this);
-      }
+      const bool started = impl_->WhileQueueOpen([&] {
+        if (status.ok()) {
+          writer_.Finish(response_, status, this);
+        } else {
+          writer_.FinishWithError(status, this);
+        }
+      });
+      if (!started) delete this;  // the server is gone; so is the call
     }
 
     Impl* const impl_;
@@ -411,7 +430,9 @@ class GrpcServer::Impl {
   // A thread that serves the completion queue: keeps calls waiting on it for
   // clients to fill, and runs them.
   void Poll(::grpc::ServerCompletionQueue* cq) {
-    for (int i = 0; i < kWaitingCallsPerThread; ++i) new InferCall(this, cq);
+    WhileQueueOpen([&] {
+      for (int i = 0; i < kWaitingCallsPerThread; ++i) new InferCall(this, cq);
+    });
     void* tag = nullptr;
     bool ok = false;
     while (cq->Next(&tag, &ok)) static_cast<InferCall*>(tag)->Proceed(ok);
@@ -429,6 +450,8 @@ class GrpcServer::Impl {
   // with a queue per thread: 64-row calls took 1.65 context switches each,
   // 0.81 with one shared queue (1 row: 0.73 and 0.61).
   std::unique_ptr<::grpc::ServerCompletionQueue> queue_;
+  std::mutex queue_mu_;
+  bool queue_closed_ = false;  // guarded by queue_mu_
   std::vector<std::thread> threads_;
   std::unique_ptr<::grpc::Server> server_;
   std::once_flag shutdown_once_;
