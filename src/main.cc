@@ -51,6 +51,10 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
                     "Largest request line + headers; larger ones get 431")
       ->envname("INFERD_MAX_HEADER_BYTES")->check(CLI::Range(1024u, 1u << 20))
       ->capture_default_str();
+  serve->add_option("--max-target-bytes", f->server.limits.max_target_bytes,
+                    "Longest request target (path and query); longer ones get 414")
+      ->envname("INFERD_MAX_TARGET_BYTES")->check(CLI::Range(256u, 1u << 20))
+      ->capture_default_str();
   serve->add_option("--max-connections", f->server.limits.max_connections,
                     "Open connections; further ones get 503 and are closed")
       ->envname("INFERD_MAX_CONNECTIONS")->check(CLI::Range(1u, 1u << 20))->capture_default_str();
@@ -65,6 +69,11 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
   serve->add_option("--worker-queue", f->workers.max_queued,
                     "Requests waiting for a worker thread; past it they get 503 with Retry-After")
       ->envname("INFERD_WORKER_QUEUE")->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--max-queue-ms", f->max_queue_ms,
+                    "Inference requests that waited longer than this to run (from their arrival "
+                    "in the kernel) get 503 with Retry-After instead; 0: never shed")
+      ->envname("INFERD_MAX_QUEUE_MS")->check(CLI::Range(int64_t{0}, int64_t{3'600'000}))
       ->capture_default_str();
   serve->add_option("--idle-timeout-ms", f->idle_timeout_ms,
                     "Close a connection that sends no complete request headers for this long")

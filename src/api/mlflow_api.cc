@@ -207,11 +207,10 @@ class MlflowApi {
   using Handler = StatusOr<std::string> (MlflowApi::*)(const Args&);
 
   // Runs `handler`, mapping failures to MLflow's error body; `mutating`
-  // routes check the admin token first.
+  // routes check the admin token first, the others the read token.
   http::Response Call(const http::Request& request, Handler handler, bool mutating) {
-    if (mutating) {
-      if (Status st = CheckAdmin(context_, request); !st.ok()) return MlflowError(st);
-    }
+    Status allowed = mutating ? CheckAdmin(context_, request) : CheckReader(context_, request);
+    if (!allowed.ok()) return MlflowError(allowed);
     auto args = Args::From(request);
     if (!args.ok()) return MlflowError(args.status());
     auto body = (this->*handler)(*args);
@@ -429,7 +428,8 @@ class MlflowApi {
     return JsonResponse("{}");
   }
 
-  http::Response Download(const PathParams& params) {
+  http::Response Download(const http::Request& request, const PathParams& params) {
+    if (Status st = CheckReader(context_, request); !st.ok()) return MlflowError(st);
     auto path = ArtifactPath(params.path);
     if (!path.ok()) return MlflowError(path.status());
     auto bytes = context_.store->GetBlob(registry::ArtifactBlobId(*path));
@@ -452,6 +452,7 @@ class MlflowApi {
 
   // GET .../artifacts?path=dir: the files and folders directly inside `dir`.
   http::Response List(const http::Request& request) {
+    if (Status st = CheckReader(context_, request); !st.ok()) return MlflowError(st);
     auto values = QueryValues(request.Query(), "path");
     std::string dir = values.empty() ? "" : values.front();
     while (dir.ends_with('/')) dir.pop_back();
@@ -538,7 +539,9 @@ void AddMlflowRoutes(const ServiceContext& context, Router* router) {
   const std::string artifact = std::string(kArtifacts) + "/{path...}";
   router->Add(
       "PUT", artifact, [api](auto& request, auto& p) { return api->Upload(request, p); }, kWorker);
-  router->Add("GET", artifact, [api](auto&, auto& p) { return api->Download(p); }, kWorker);
+  router->Add(
+      "GET", artifact, [api](auto& request, auto& p) { return api->Download(request, p); },
+      kWorker);
   router->Add(
       "DELETE", artifact,
       [api](auto& request, auto& p) { return api->DeleteArtifact(request, p); }, kWorker);

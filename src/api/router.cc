@@ -20,13 +20,15 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
 }  // namespace
 
 void Router::Add(std::string method, std::string_view pattern, RouteFn fn,
-                 OnWorkerIf on_worker) {
+                 OnWorkerIf on_worker, Shed shed) {
   Add(std::move(method), pattern, std::move(fn), Runs::kInline);
   routes_.back().on_worker = std::move(on_worker);
+  routes_.back().shed = shed;
 }
 
 void Router::Add(std::string method, std::string_view pattern, RouteFn fn, Runs runs) {
-  Route route{std::move(method), std::string(pattern), {}, std::move(fn), runs, nullptr};
+  Route route{std::move(method), std::string(pattern), {}, std::move(fn), runs, nullptr,
+              Shed::kNever};
   for (std::string_view part : SplitPath(pattern)) {
     Segment segment{Segment::Kind::kLiteral, std::string(part)};
     if (part == "{path...}") segment = {Segment::Kind::kRest, ""};

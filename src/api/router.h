@@ -29,13 +29,18 @@ struct PathParams {
 // inline but sometimes wait (inference on a batching model).
 enum class Runs { kInline, kOnWorker };
 using OnWorkerIf = std::function<bool(const PathParams&)>;
+// Whether a route's requests may be refused (503) when they waited too long to
+// run, which means the server is behind: inference may; health, metrics,
+// metadata and admin routes never are.
+enum class Shed { kNever, kWhenLate };
 
 class Router {
  public:
   using RouteFn = std::function<http::Response(http::Request&, const PathParams&)>;
 
   void Add(std::string method, std::string_view pattern, RouteFn fn, Runs runs = Runs::kInline);
-  void Add(std::string method, std::string_view pattern, RouteFn fn, OnWorkerIf on_worker);
+  void Add(std::string method, std::string_view pattern, RouteFn fn, OnWorkerIf on_worker,
+           Shed shed = Shed::kNever);
 
   struct Route;
   // What a request matched. `params` point into the request's target.
@@ -48,6 +53,10 @@ class Router {
   Match Find(const http::Request& request) const;
   // Whether the matched route's work belongs on a worker thread.
   bool OnWorker(const Match& match) const;
+  // Whether the matched route's requests may be shed when late.
+  static bool Sheddable(const Match& match) {
+    return match.route != nullptr && match.route->shed == Shed::kWhenLate;
+  }
   // Runs the matched route, or answers 404 / 405 (with Allow).
   http::Response Run(const Match& match, http::Request& request) const;
 
@@ -68,6 +77,7 @@ class Router {
     RouteFn fn;
     Runs runs = Runs::kInline;
     OnWorkerIf on_worker;  // when set, decides instead of `runs`
+    Shed shed = Shed::kNever;
   };
 
  private:

@@ -14,6 +14,7 @@ namespace inferd::api {
 Service::Service(const ServiceContext& context)
     : metrics_(context.metrics),
       executor_(context.executor),
+      max_queue_time_(context.max_queue_time),
       access_log_sample_rate_(context.access_log_sample_rate) {
   AddV2Routes(context, &router_);
   if (context.metrics != nullptr) AddMetricsRoutes(context, &router_);
@@ -56,11 +57,26 @@ std::optional<http::Response> Service::HandleAsync(http::Request& request,
   if (queued.ok()) return std::nullopt;
   http::Response response = ErrorResponse(queued);
   response.headers.emplace_back("Retry-After", "1");
+  if (metrics_) metrics_->shed_workers()->Add();
   Finish(*owned, router_.Find(*owned), response, start);
   return response;
 }
 
 http::Response Service::Run(const Router::Match& match, http::Request& request) const {
+  if (max_queue_time_.count() > 0 && Router::Sheddable(match) &&
+      request.arrived.time_since_epoch().count() != 0) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now() - request.arrived);
+    if (waited > max_queue_time_) {
+      if (metrics_) metrics_->shed_late()->Add();
+      http::Response response = ErrorResponse(Unavailable(
+          "the server is overloaded: the request waited " + std::to_string(waited.count()) +
+          " ms before it could run (limit " + std::to_string(max_queue_time_.count()) +
+          " ms, --max-queue-ms); retry later"));
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
+  }
   try {
     return router_.Run(match, request);
   } catch (const std::exception& e) {
@@ -113,6 +129,11 @@ void AddMetricsRoutes(const ServiceContext& context, Router* router) {
 Status CheckAdmin(const ServiceContext& context, const http::Request& request) {
   return CheckBearerToken(context.admin_token, request.Header("Authorization"), "route",
                           "Authorization");
+}
+
+Status CheckReader(const ServiceContext& context, const http::Request& request) {
+  return CheckReadToken(context.read_token, context.admin_token, request.Header("Authorization"),
+                        "route", "Authorization");
 }
 
 }  // namespace inferd::api

@@ -44,6 +44,11 @@ struct ServiceContext {
   // When set, mutating routes (registry, artifacts, repository load/unload)
   // require `Authorization: Bearer <admin_token>`.
   std::string admin_token;
+  // When set, routes that read the registry, its artifacts and the monitoring
+  // reports (drift, live performance) require `Authorization: Bearer
+  // <read_token>` or the admin token. Inference, feedback, health, metadata
+  // and /metrics stay open.
+  std::string read_token;
   monitor::ServerMetrics* metrics = nullptr;         // nothing is counted, no /metrics, when null
   monitor::DriftMonitor* drift = nullptr;  // no drift windows when null
   // Windows of single-output models' predictions against the training
@@ -54,6 +59,10 @@ struct ServiceContext {
   serving::InferenceService* inference = nullptr;
   // Runs the routes that wait; when null they run inline (tests, tools).
   serving::Executor* executor = nullptr;
+  // An inference request that waited longer than this before it could run
+  // (in the kernel's queue, the I/O loop's or the workers', counted from its
+  // arrival) gets 503 with Retry-After instead of being run; zero: never.
+  std::chrono::milliseconds max_queue_time{0};
   // Share of successful requests written to the access log (errors always are); 0: none.
   double access_log_sample_rate = 0;
   // Called after a registry change that may alter what is served (may be empty).
@@ -63,6 +72,9 @@ struct ServiceContext {
 // OK when no admin token is configured or the request carries it;
 // Unauthenticated without credentials, PermissionDenied with wrong ones.
 Status CheckAdmin(const ServiceContext& context, const http::Request& request);
+// OK when no read token is configured or the request carries it or the admin
+// token; Unauthenticated without credentials, PermissionDenied with wrong ones.
+Status CheckReader(const ServiceContext& context, const http::Request& request);
 
 class Service {
  public:
@@ -81,7 +93,8 @@ class Service {
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
-  // Runs a matched route, turning an escaping exception into a 500.
+  // Runs a matched route, turning an escaping exception into a 500; sheds it
+  // (503) when it may be and has waited past max_queue_time.
   http::Response Run(const Router::Match& match, http::Request& request) const;
   // Counts and access-logs a finished request.
   void Finish(const http::Request& request, const Router::Match& match,
@@ -90,6 +103,7 @@ class Service {
   Router router_;
   monitor::ServerMetrics* metrics_;
   serving::Executor* executor_;
+  std::chrono::milliseconds max_queue_time_;
   double access_log_sample_rate_;
 };
 

@@ -49,6 +49,45 @@ TEST_F(ServiceTest, HealthFollowsLoadingAndDraining) {
   EXPECT_EQ(Call("GET", "/v2/health/live").status, 200);
 }
 
+TEST_F(ServiceTest, LateInferenceIsShedButHealthNeverIs) {
+  monitor::MetricsRegistry registry;
+  monitor::ServerMetrics metrics(&registry);
+  Service service(ServiceContext{.models = models_.get(),
+                                 .health = &health_,
+                                 .server_version = "test",
+                                 .metrics = &metrics,
+                                 .inference = inference_.get(),
+                                 .max_queue_time = std::chrono::milliseconds(100)});
+  health_.SetLoaded();
+  auto call = [&](std::string method, std::string target, std::string body,
+                  std::chrono::milliseconds waited) {
+    http::Request r;
+    r.method = std::move(method);
+    r.target = std::move(target);
+    r.body = std::move(body);
+    r.arrived = std::chrono::system_clock::now() - waited;
+    return service.Handle(r);
+  };
+  const std::string v2 = R"({"inputs": [{"name": "input__0", "shape": [1, 4],
+      "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]})";
+  const std::string v1 = R"({"instances": [[5.1, 3.5, 1.4, 0.2]]})";
+  using std::chrono::milliseconds;
+  EXPECT_EQ(call("POST", "/v2/models/iris/infer", v2, milliseconds(20)).status, 200);
+  http::Response shed = call("POST", "/v2/models/iris/infer", v2, milliseconds(400));
+  EXPECT_EQ(shed.status, 503);
+  EXPECT_NE(shed.body.find("--max-queue-ms"), std::string::npos) << shed.body;
+  ASSERT_EQ(shed.headers.size(), 1u);
+  EXPECT_EQ(shed.headers[0].first, "Retry-After");
+  EXPECT_EQ(call("POST", "/v1/models/iris:predict", v1, milliseconds(400)).status, 503);
+  EXPECT_EQ(metrics.shed_late()->value(), 2u);
+  // Probes, metadata and metrics answer however late they are.
+  for (const char* path : {"/v2/health/ready", "/v2/models/iris", "/metrics"}) {
+    EXPECT_EQ(call("GET", path, "", milliseconds(400)).status, 200) << path;
+  }
+  // A request whose arrival the transport did not know is never shed.
+  EXPECT_EQ(Call("POST", "/v2/models/iris/infer", v2).status, 200);
+}
+
 TEST_F(ServiceTest, V2InferReturnsLibxgboostPredictions) {
   http::Response r = Call("POST", "/v2/models/iris/versions/1/infer", R"({"id": "q",
       "inputs": [{"name": "input__0", "shape": [1, 4], "datatype": "FP32",

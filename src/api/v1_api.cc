@@ -225,6 +225,7 @@ class V1Api {
 
   // GET /v1/models/{m}/drift[?version=N]: the live window against the reference.
   http::Response Drift(const http::Request& request, const PathParams& params) const {
+    if (Status st = CheckReader(context_, request); !st.ok()) return ErrorResponse(st);
     auto versions = QueryValues(request.Query(), "version");
     auto servable = context_.models->Get(params.model, versions.empty() ? "" : versions.front());
     if (!servable.ok()) return ErrorResponse(servable.status());
@@ -347,7 +348,8 @@ class V1Api {
 
   // GET /v1/models/{m}/versions/{v}/lineage: what produced a registry version
   // (its dataset, training parameters and holdout metrics, source and run).
-  http::Response Lineage(const PathParams& params) const {
+  http::Response Lineage(const http::Request& request, const PathParams& params) const {
+    if (Status st = CheckReader(context_, request); !st.ok()) return ErrorResponse(st);
     if (context_.registry == nullptr) {
       return ErrorResponse(NotFound("this server has no model registry"));
     }
@@ -377,7 +379,8 @@ class V1Api {
 
   // GET /v1/models/{m}/performance: live metrics on joined ground truth, per
   // version, with the window's history (a point an interval, oldest first).
-  http::Response Performance(const PathParams& params) const {
+  http::Response Performance(const http::Request& request, const PathParams& params) const {
+    if (Status st = CheckReader(context_, request); !st.ok()) return ErrorResponse(st);
     auto loaded = context_.models->Versions(params.model);
     if (!loaded.ok()) return ErrorResponse(loaded.status());
     std::string body;
@@ -419,9 +422,10 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
   router->Add("GET", "/v1/models/{model}/drift",
               [api](auto& request, auto& p) { return api->Drift(request, p); }, Runs::kOnWorker);
   router->Add("GET", "/v1/models/{model}/performance",
-              [api](auto&, auto& p) { return api->Performance(p); });
+              [api](auto& request, auto& p) { return api->Performance(request, p); });
   router->Add("GET", "/v1/models/{model}/versions/{version}/lineage",
-              [api](auto&, auto& p) { return api->Lineage(p); }, Runs::kOnWorker);
+              [api](auto& request, auto& p) { return api->Lineage(request, p); },
+              Runs::kOnWorker);
   router->Add("POST", "/v1/feedback",
               [api](auto& request, auto&) { return api->Feedback(request); }, Runs::kOnWorker);
   router->Add(
@@ -429,13 +433,15 @@ void AddV1Routes(const ServiceContext& context, Router* router) {
       [api](auto& request, auto& p) { return api->Predict(request, p); },
       [inference = context.inference](const PathParams& p) {
         return inference->MayBlock(p.model, "");
-      });
+      },
+      Shed::kWhenLate);
   router->Add(
       "POST", "/v1/models/{model}:explain",
       [api](auto& request, auto& p) { return api->Explain(request, p); },
       [inference = context.inference](const PathParams& p) {
         return inference->MayBlock(p.model, "");
-      });
+      },
+      Shed::kWhenLate);
 }
 
 }  // namespace inferd::api

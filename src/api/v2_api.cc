@@ -153,7 +153,8 @@ void AddV2Routes(const ServiceContext& context, Router* router) {
         "POST", prefix + "/infer", [api](auto& request, auto& p) { return api->Infer(request, p); },
         [inference = context.inference](const PathParams& p) {
           return inference->MayBlock(p.model, p.version);
-        });
+        },
+        Shed::kWhenLate);
   }
   router->Add("POST", "/v2/repository/index",
               [api](auto& request, auto&) { return api->RepositoryIndex(request); });

@@ -321,6 +321,7 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
          if (inference_ptr) inference_ptr->Prepare(servable);
        }});
   const char* admin_token = std::getenv("INFERD_ADMIN_TOKEN");
+  const char* read_token = std::getenv("INFERD_READ_TOKEN");
   inferd::monitor::MetricsRegistry metrics_registry;
   inferd::monitor::ServerMetrics metrics(&metrics_registry);
   inferd::monitor::AddProcessMetrics(&metrics_registry, INFERD_VERSION);
@@ -378,12 +379,14 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
       .store = store.get(),
       .registry = &registry,
       .admin_token = admin_token ? admin_token : "",
+      .read_token = read_token ? read_token : "",
       .metrics = &metrics,
       .drift = &drift,
       .prediction_drift = &prediction_drift,
       .performance = &performance,
       .inference = &inference,
       .executor = workers->get(),
+      .max_queue_time = std::chrono::milliseconds(f.max_queue_ms),
       .access_log_sample_rate = f.access_log_sample_rate,
       .on_registry_change =
           [&](const std::string&) {

@@ -30,6 +30,7 @@ struct ServeFlags {
   int64_t idle_timeout_ms = 60'000;
   int64_t read_timeout_ms = 30'000;
   int64_t shutdown_grace_ms = 20'000;
+  int64_t max_queue_ms = 500;
   std::string log_level = "info";
   double access_log_sample_rate = 1;
   monitor::DriftOptions drift;

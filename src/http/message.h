@@ -5,6 +5,7 @@
 // by building these structs directly. Plain values; not shared across threads.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,10 @@ struct Request {
   // The body. The server leaves at least kBodyPadding writable bytes of spare
   // capacity after it, so parsers that read past the end (simdjson) need no copy.
   std::string body;
+  // When the kernel received the request's last bytes (the socket's receive
+  // timestamp, SO_TIMESTAMPNS): the time a request waited in the kernel's queue
+  // and the loop's is `now - arrived`. The epoch when unknown.
+  std::chrono::system_clock::time_point arrived;
 
   // The value of the first header named `name` (case-insensitive), or "".
   std::string_view Header(std::string_view name) const;

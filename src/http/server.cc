@@ -15,11 +15,7 @@
 #include <unistd.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/string.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,6 +30,7 @@
 #include <vector>
 
 #include "common/json_writer.h"
+#include "http/request_parser.h"
 
 // The transport: HTTP/1.1 on epoll, one event loop per thread, as nginx does.
 // Beast's parser reads requests (chunked bodies, limits, every header rule);
@@ -125,7 +122,7 @@ void Responder::Send(Response response) const {
 // wait in the buffer).
 class Connection {
  public:
-  Connection(int fd, Loop* loop) : fd_(fd), loop_(loop) {}
+  Connection(int fd, Loop* loop);
   ~Connection() { ::close(fd_); }
 
   void Start(bool over_connection_limit);
@@ -154,6 +151,7 @@ class Connection {
   // `until_empty`: read until recv says so (after a hangup, or when an edge
   // may have been missed), not just until a short read.
   void Read(bool until_empty = false);
+  ssize_t Receive(void* data, size_t size);
   void Process();
   void OnHeader();
   void Dispatch();
@@ -162,19 +160,18 @@ class Connection {
   void SendInterim(std::string_view bytes);
   void Write();
   void OnWritten();
-  void OnParseError(beast::error_code ec);
   void LingerAndClose();
   void Discard();
   void Close();
-  void ResetParser();
 
   const int fd_;
   Loop* const loop_;
   State state_ = State::kReading;
   Clock::time_point deadline_;
   beast::flat_buffer in_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bool header_seen_ = false;  // OnHeader ran for the current request
+  RequestParser parser_;
+  // The kernel's receive time of the last bytes read (Request::arrived).
+  std::chrono::system_clock::time_point arrived_;
   // The reply being written: head, then body; `sent_` bytes of both are out.
   std::string head_;
   std::string body_;
@@ -289,13 +286,17 @@ class Server::Impl {
 
 // ---- Connection ----
 
+Connection::Connection(int fd, Loop* loop)
+    : fd_(fd), loop_(loop), parser_(loop->server()->limits()) {}
+
 const Limits& Connection::limits() const { return loop_->server()->limits(); }
 
 void Connection::Start(bool over_connection_limit) {
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Each read then carries the kernel's receive time (Request::arrived).
+  ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   in_.reserve(kInitialReadBufferBytes);
-  ResetParser();
   deadline_ = loop_->now() + limits().idle_timeout;
   if (over_connection_limit) {
     return SendError(503, "too many connections (limit " +
@@ -306,12 +307,6 @@ void Connection::Start(bool over_connection_limit) {
   Read();
 }
 
-void Connection::ResetParser() {
-  parser_.emplace();
-  parser_->header_limit(limits().max_header_bytes);
-  parser_->body_limit(limits().max_body_bytes);
-  header_seen_ = false;
-}
 
 void Connection::OnEvent(uint32_t events) {
   const bool hangup = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
@@ -334,7 +329,7 @@ void Connection::CheckDeadline(Clock::time_point now) {
 }
 
 void Connection::CloseIfIdle() {
-  if (state_ == State::kReading && !header_seen_ && in_.size() == 0) Close();
+  if (state_ == State::kReading && !parser_.header_seen() && in_.size() == 0) Close();
 }
 
 void Connection::OnReply(Response response) {
@@ -362,14 +357,14 @@ void Connection::Read(bool until_empty) {
   for (int turn = 0; state_ == State::kReading; ++turn) {
     if (turn == kReadsPerTurn) return loop_->Later(this);
     size_t room = kInitialReadBufferBytes;
-    if (header_seen_) {
-      if (auto length = parser_->content_length_remaining()) {
+    if (parser_.header_seen()) {
+      if (auto length = parser_.body_remaining()) {
         room = std::clamp<uint64_t>(*length, kInitialReadBufferBytes, kMaxReadBytes);
       }
     }
     room = std::max(room, in_.capacity() - in_.size());
     auto buffer = in_.prepare(room);
-    ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    ssize_t n = Receive(buffer.data(), buffer.size());
     if (n > 0) {
       in_.commit(static_cast<size_t>(n));
       Process();
@@ -383,34 +378,51 @@ void Connection::Read(bool until_empty) {
   }
 }
 
+// recv, keeping the kernel's receive timestamp of the bytes read in arrived_.
+ssize_t Connection::Receive(void* data, size_t size) {
+  iovec iov{data, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr message{};
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(fd_, &message, 0);
+  if (n <= 0) return n;
+  // Bytes that arrived before the socket asked for timestamps carry none:
+  // then the time they were read, which is when their wait is known to start.
+  arrived_ = std::chrono::system_clock::now();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec t;
+      std::memcpy(&t, CMSG_DATA(c), sizeof t);
+      arrived_ = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec)));
+    }
+  }
+  return n;
+}
+
 // Feeds buffered bytes to the parser; handles every request they complete.
 void Connection::Process() {
   while (state_ == State::kReading && in_.size() > 0) {
-    beast::error_code ec;
-    const size_t used = parser_->put(in_.data(), ec);
-    in_.consume(used);
-    if (ec == bhttp::error::need_more) {
-      // Beast bounds the request head by header_limit, but not a chunk's
-      // size line or the trailer: bound what waits unparsed the same way.
-      if (header_seen_ && in_.size() > limits().max_header_bytes) {
-        return SendError(400, "a chunk header or trailer exceeds " +
-                                  std::to_string(limits().max_header_bytes) +
-                                  " bytes (--max-header-bytes)");
-      }
-      break;
-    }
-    if (ec) return OnParseError(ec);
-    if (parser_->is_header_done() && !header_seen_) {
+    const auto input = in_.data();
+    const RequestParser::Step step =
+        parser_.Feed(std::string_view(static_cast<const char*>(input.data()), input.size()));
+    in_.consume(step.used);
+    if (step.error_status != 0) return SendError(step.error_status, step.error);
+    if (step.header) {
       OnHeader();
       if (state_ != State::kReading) return;
     }
-    if (parser_->is_done()) {
+    if (step.done) {
       Dispatch();
-    } else if (used == 0) {
+    } else if (step.need_more || step.used == 0) {
       break;
     }
   }
-  if (state_ == State::kReading && in_.size() == 0 && !header_seen_ &&
+  if (state_ == State::kReading && in_.size() == 0 && !parser_.header_seen() &&
       in_.capacity() > kKeptReadBufferBytes) {
     in_.shrink_to_fit();
     in_.reserve(kInitialReadBufferBytes);
@@ -418,61 +430,29 @@ void Connection::Process() {
 }
 
 void Connection::OnHeader() {
-  header_seen_ = true;
   deadline_ = loop_->now() + limits().read_timeout;
-  // A Content-Length over the limit never gets here: the parser reports
-  // body_limit as soon as it reads the header (OnParseError: 413).
-  if (auto length = parser_->content_length()) {
-    parser_->get().body().reserve(*length + kBodyPadding);
-  }
-  if (!parser_->is_done() && parser_->get().version() >= 11 &&
-      beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
-    SendInterim(kContinue);
-  }
-}
-
-void Connection::OnParseError(beast::error_code ec) {
-  if (ec == bhttp::error::header_limit) {
-    return SendError(431, "request headers exceed " + std::to_string(limits().max_header_bytes) +
-                              " bytes (--max-header-bytes)");
-  }
-  if (ec == bhttp::error::body_limit) {
-    return SendError(413, "request body exceeds the limit of " +
-                              std::to_string(limits().max_body_bytes) +
-                              " bytes (--max-body-bytes)");
-  }
-  SendError(400, "malformed HTTP request: " + ec.message());
+  if (parser_.expects_continue()) SendInterim(kContinue);
 }
 
 void Connection::Dispatch() {
-  auto message = parser_->release();
-  const bool keep_alive = message.keep_alive();
-  Request request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.headers.reserve(8);
-  for (const auto& field : message) {
-    request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  request.body = std::move(message.body());
-  if (request.body.capacity() < request.body.size() + kBodyPadding) {
-    request.body.reserve(request.body.size() + kBodyPadding);
-  }
+  bool keep_alive = false;
+  bool http10 = false;
+  Request request = parser_.TakeRequest(&keep_alive, &http10);
+  request.arrived = arrived_;
   const bool head_only = request.method == "HEAD";
   std::optional<Response> response;
   Responder responder = loop_->NextResponder();
   try {
     response = loop_->server()->handler()(request, responder);
   } catch (const std::exception& e) {
-    spdlog::error("handler failed on {}: {}", std::string(message.target()), e.what());
+    spdlog::error("handler failed on {}: {}", request.Path(), e.what());
     response = {.status = 500, .body = JsonError("internal error")};
   } catch (...) {
-    spdlog::error("handler failed on {}: unknown exception", std::string(message.target()));
+    spdlog::error("handler failed on {}: unknown exception", request.Path());
     response = {.status = 500, .body = JsonError("internal error")};
   }
   loop_->Tick();
-  ResetParser();
-  http10_ = message.version() < 11;
+  http10_ = http10;
   if (!response) {  // deferred: answered through the mailbox
     state_ = State::kHandling;
     awaiting_ = loop_->last_request();

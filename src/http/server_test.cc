@@ -193,5 +193,37 @@ TEST(ServerTest, AReplySentAfterTheServerStoppedIsDropped) {
   EXPECT_TRUE(client.Read(1).empty());
 }
 
+// Request::arrived is the kernel's receive time of the request's bytes: a
+// request that sat in the socket while its loop was busy has waited that long.
+TEST(ServerTest, ArrivalIsTheKernelsReceiveTime) {
+  std::mutex mu;
+  std::vector<std::chrono::system_clock::duration> waited;
+  auto server = Server::Create(
+      {.host = "127.0.0.1", .port = 0, .threads = 1},
+      [&](Request& request, Responder&) -> std::optional<Response> {
+        {
+          std::lock_guard lock(mu);
+          waited.push_back(std::chrono::system_clock::now() - request.arrived);
+        }
+        // The first request keeps the one loop busy while the second arrives.
+        if (request.Path() == "/busy") std::this_thread::sleep_for(milliseconds(300));
+        return Text("ok");
+      });
+  ASSERT_TRUE(server.ok());
+  std::thread runner([&] { (*server)->Run(); });
+  Client busy((*server)->port());
+  Client waiting((*server)->port());
+  busy.Send(Client::Get("/busy"));
+  std::this_thread::sleep_for(milliseconds(50));
+  waiting.Send(Client::Get("/waiting"));
+  EXPECT_EQ(busy.Read(1).size(), 1u);
+  EXPECT_EQ(waiting.Read(1).size(), 1u);
+  (*server)->Shutdown(milliseconds(1000));
+  runner.join();
+  ASSERT_EQ(waited.size(), 2u);
+  EXPECT_LT(waited[0], std::chrono::milliseconds(200));  // run as it came (a loaded machine: slack)
+  EXPECT_GE(waited[1], std::chrono::milliseconds(200));  // sent 50 ms into a 300 ms handler
+}
+
 }  // namespace
 }  // namespace inferd::http

@@ -53,6 +53,11 @@ ServerMetrics::ServerMetrics(MetricsRegistry* r) : registry_(r) {
                                  {"route", "code"});
   in_flight_ = r->AddGauge("inferd_http_in_flight_requests", "HTTP requests being handled", {})
                    ->Series({});
+  Family<Counter>* shed = r->AddCounter(
+      "inferd_shed_requests_total", "Requests refused with 503 because the server was behind",
+      {"reason"});
+  shed_late_ = shed->Series({"late"});
+  shed_workers_ = shed->Series({"workers"});
 }
 
 ModelSeries* ServerMetrics::Model(std::string_view name, int64_t version) {

@@ -60,6 +60,11 @@ class ServerMetrics {
   // The request counter of a route pattern and status code.
   Counter* Http(std::string_view route, int code);
   Gauge* in_flight() { return in_flight_; }
+  // inferd_shed_requests_total{reason}: requests refused with 503 because the
+  // server was behind: "late" (they waited past --max-queue-ms before they
+  // could run), "workers" (the worker queue was full).
+  Counter* shed_late() { return shed_late_; }
+  Counter* shed_workers() { return shed_workers_; }
   MetricsRegistry* registry() { return registry_; }
 
   // Triton's families (nv_inference_*) in Prometheus text format.
@@ -89,6 +94,8 @@ class ServerMetrics {
   Family<Histogram>* batch_size_;
   Family<Counter>* http_requests_;
   Gauge* in_flight_;
+  Counter* shed_late_;
+  Counter* shed_workers_;
 
   std::mutex mu_;
   std::deque<ModelSeries> models_;  // guarded by mu_; never moves; in creation order

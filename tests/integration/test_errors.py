@@ -103,6 +103,18 @@ def test_oversized_headers_get_431(start_server):
     still_serves(server)
 
 
+def test_long_target_gets_414(start_server):
+    server = start_server("--max-target-bytes", "1024")
+    status, error = status_and_error(
+        raw(server, b"GET /v2/models/" + b"m" * 600 + b"?q=" + b"a" * 600 + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert status == 414 and "exceeds 1024 bytes (--max-target-bytes)" in error
+    # Just under the limit, the request reaches the router (an unknown model: 404).
+    status, _ = status_and_error(
+        raw(server, b"GET /v2/models/" + b"m" * 900 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert status == 404
+    still_serves(server)
+
+
 def test_body_over_limit_is_refused_from_the_header(start_server):
     server = start_server("--max-body-bytes", "1000")
     # Only the header is sent: the 413 must come without the body ever arriving.
