@@ -80,7 +80,7 @@ StatusOr<store::PredictionQuery> ParseQuery(std::string_view query) {
 }
 
 http::Response ListPredictions(const ServiceContext& context, const http::Request& request) {
-  if (Status st = CheckAdmin(context, request); !st.ok()) return ErrorResponse(st);
+  if (Status st = CheckRecordReader(context, request); !st.ok()) return ErrorResponse(st);
   if (context.store == nullptr) return ErrorResponse(Unavailable("no store configured"));
   auto query = ParseQuery(request.Query());
   if (!query.ok()) return ErrorResponse(query.status());

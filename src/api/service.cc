@@ -136,4 +136,10 @@ Status CheckReader(const ServiceContext& context, const http::Request& request) 
                         "route", "Authorization");
 }
 
+Status CheckRecordReader(const ServiceContext& context, const http::Request& request) {
+  const std::string& reader = context.read_token.empty() ? context.admin_token : context.read_token;
+  return CheckReadToken(reader, context.admin_token, request.Header("Authorization"), "route",
+                        "Authorization");
+}
+
 }  // namespace inferd::api

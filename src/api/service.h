@@ -75,6 +75,9 @@ Status CheckAdmin(const ServiceContext& context, const http::Request& request);
 // OK when no read token is configured or the request carries it or the admin
 // token; Unauthenticated without credentials, PermissionDenied with wrong ones.
 Status CheckReader(const ServiceContext& context, const http::Request& request);
+// For the prediction log's records (production inputs): as CheckReader, but
+// with no read token configured they need the admin token, when one is.
+Status CheckRecordReader(const ServiceContext& context, const http::Request& request);
 
 class Service {
  public:

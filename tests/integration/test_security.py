@@ -30,6 +30,8 @@ READS = [
     "/api/2.0/mlflow-artifacts/artifacts",
     "/v1/models/breast_cancer/performance",
     "/v1/models/breast_cancer/drift",
+    "/v1/models/breast_cancer/versions/1/lineage",
+    "/v1/predictions?model=breast_cancer&limit=5",
 ]
 
 
@@ -58,6 +60,16 @@ def test_the_read_token_cannot_change_anything(guarded, monkeypatch):
     assert r.status_code == 403
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", ADMIN)
     assert client.create_registered_model("x").name == "x"
+
+
+def test_prediction_records_need_the_admin_token_without_a_read_token(start_server):
+    server = start_server(env={"INFERD_ADMIN_TOKEN": ADMIN})
+    url = server.url + "/v1/predictions?model=breast_cancer"
+    assert requests.get(url).status_code == 401
+    assert requests.get(url, headers=bearer(WRONG)).status_code == 403
+    assert requests.get(url, headers=bearer(ADMIN)).status_code == 200
+    # The registry's reads stay open then.
+    assert requests.get(server.url + "/api/2.0/mlflow/registered-models/search").status_code == 200
 
 
 def test_inference_health_feedback_and_metrics_stay_open(guarded):
