@@ -29,10 +29,10 @@ def test_predictions_page_asks_for_the_token_then_shows_the_log(site, console):
     records = logged(site, "cancer")
     assert len(records) == 8  # the fixture's drifted traffic: 8 requests of 25 rows
     page.goto(site + "/ui#/models/cancer/predictions")
-    expect(page.locator("#log-token")).to_be_visible()
+    expect(page.locator("#read-token")).to_be_visible()
     expect(page.locator("tr[data-prediction]")).to_have_count(0)
-    page.fill("#log-token", TOKEN)
-    page.get_by_role("button", name="Show").click()
+    page.fill("#read-token", TOKEN)
+    page.get_by_role("button", name="Use token").click()
     rows = page.locator("tr[data-prediction]")
     expect(rows).to_have_count(len(records))
     newest = records[-1]
@@ -52,7 +52,7 @@ def test_predictions_page_asks_for_the_token_then_shows_the_log(site, console):
 
 def test_predictions_without_ground_truth_say_so(site, console):
     page = console.page
-    page.add_init_script(f"sessionStorage.setItem('inferd.adminToken', '{TOKEN}')")
+    page.add_init_script(f"sessionStorage.setItem('inferd.token', '{TOKEN}')")
     records = logged(site, "wide")
     page.goto(site + "/ui#/models/wide/predictions")
     rows = page.locator("tr[data-prediction]")

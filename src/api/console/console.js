@@ -1,4 +1,4 @@
-// inferd console, core: the API client, the admin token, DOM helpers, the
+// inferd console, core: the API client, the token, DOM helpers, the
 // hash router and the refresh loop. Pages (pages.js) register themselves with
 // Console.route(); charts.js draws with uPlot. Everything the server sends is
 // put into the page as text (never as HTML), so names and tags cannot inject
@@ -6,7 +6,7 @@
 "use strict";
 
 const Console = (() => {
-  const kTokenKey = "inferd.adminToken";
+  const kTokenKey = "inferd.token";
 
   // An API answer other than 2xx: the HTTP status and the server's message
   // ({"error"} for inferd's routes, {"error_code", "message"} for MLflow's).
@@ -18,21 +18,22 @@ const Console = (() => {
     }
   }
 
-  // The admin token lives in this tab's sessionStorage only, and is sent only
-  // with the requests that need it (changes, the prediction log).
+  // The token (the server's read token or its admin token) is asked for when
+  // the server answers 401 or 403, lives in this tab's sessionStorage only and
+  // goes with every API request of the tab.
   const token = {
     get: () => sessionStorage.getItem(kTokenKey) || "",
     set: (value) => sessionStorage.setItem(kTokenKey, value),
     clear: () => sessionStorage.removeItem(kTokenKey),
   };
 
-  // fetch() a route; resolves with the parsed JSON (or text), rejects with
-  // ApiError. `admin` adds the stored token. `ndjson` parses one JSON value a
-  // line. `withHeaders` resolves with {data, headers} instead.
-  async function api(path, { method = "GET", body, admin = false, ndjson = false, withHeaders = false } = {}) {
+  // fetch() a route with the stored token; resolves with the parsed JSON (or
+  // text), rejects with ApiError. `ndjson` parses one JSON value a line.
+  // `withHeaders` resolves with {data, headers} instead.
+  async function api(path, { method = "GET", body, ndjson = false, withHeaders = false } = {}) {
     const headers = {};
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (admin && token.get()) headers.Authorization = "Bearer " + token.get();
+    if (token.get()) headers.Authorization = "Bearer " + token.get();
     let response;
     try {
       response = await fetch(path, {
@@ -169,6 +170,29 @@ const Console = (() => {
     banner.hidden = !message;
   }
 
+  // The banner that asks for a token after a read was refused (401 or 403):
+  // kept while it stays refused, so a refresh does not wipe what is typed.
+  function askForToken(error) {
+    const banner = document.getElementById("banner");
+    if (!banner.querySelector("#read-token")) {
+      const input = h("input", { type: "password", id: "read-token", autocomplete: "off", "aria-label": "token" });
+      banner.replaceChildren(h("span", { class: "why" }), h("form", {
+        class: "toolbar",
+        onsubmit: (e) => {
+          e.preventDefault();
+          if (input.value) token.set(input.value);
+          input.value = "";
+          refreshNow();
+        },
+      }, h("label", { for: "read-token" }, "Token"), input, h("button", { class: "primary" }, "Use token")));
+    }
+    banner.className = "banner info";
+    banner.querySelector(".why").textContent = error.status === 401
+      ? "This server needs its read token (or admin token) for this page: " + error.message
+      : "The server refused this token: " + error.message;
+    banner.hidden = false;
+  }
+
   function toast(message) {
     const el = h("div", { class: "toast", role: "status" }, message);
     document.body.append(el);
@@ -176,8 +200,8 @@ const Console = (() => {
   }
 
   // --- Admin confirmation ------------------------------------------------------
-  // Asks to confirm a change, then runs `action()` (which calls api() with
-  // admin: true). When the server wants a token (401) or refuses it (403), the
+  // Asks to confirm a change, then runs `action()` (which calls api()). When
+  // the server wants a token (401) or refuses it (403, a read token), the
   // dialog asks for one and lets the user try again. Resolves with the action's
   // result, or null when cancelled.
   function confirmChange({ title, text, action }) {
@@ -280,7 +304,8 @@ const Console = (() => {
       document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     } catch (e) {
       if (mine !== generation) return;
-      showBanner(e.message || String(e));
+      if (e.status === 401 || e.status === 403) askForToken(e);
+      else showBanner(e.message || String(e));
     }
   }
 

@@ -369,7 +369,7 @@
           text: `Point @${alias} of model ${name} at version ${version}? ${where} ` +
             "A server that serves this alias at the unversioned URL switches to this version at once.",
           action: () => api(kMlflow + "registered-models/alias", {
-            method: "POST", admin: true, body: { name, alias, version: String(version) },
+            method: "POST", body: { name, alias, version: String(version) },
           }),
         });
         if (done) {
@@ -588,7 +588,7 @@
       for (let i = 0; i < kMaxLogPages; ++i) {
         const { data, headers } = await api("/v1/predictions" +
           query({ model, version, since: window, limit: kLogPage, cursor }),
-        { admin: true, ndjson: true, withHeaders: true });
+        { ndjson: true, withHeaders: true });
         records = records.concat(data).slice(-kLatestPredictions);
         cursor = headers.get("X-Next-Cursor") || "";
         if (!cursor) break;
@@ -626,26 +626,14 @@
         name: params.name, version: q.get("version") || "", page: 0, perPage: kPredictionsPerPage,
         note: h("p", { class: "legend-note" }), body: h("div"), features: [],
       };
-      state.tokenBox = tokenPrompt(state);
       fill(view, h("h1", {}, h("a", { href: modelHref(state.name) }, state.name), " ",
         h("span", { class: "sub" }, "predictions")), modelTabs(state.name, "predictions"),
-      state.tokenBox, state.note, state.body);
+      state.note, state.body);
       return state;
     },
     async refresh(state) {
-      let latest;
-      try {
-        latest = await latestPredictions(state.name, state.version);
-      } catch (e) {
-        if (e.status !== 401 && e.status !== 403) throw e;
-        state.tokenBox.hidden = false;
-        fill(state.body);
-        state.note.textContent = e.status === 401
-          ? "The prediction log holds production inputs: this server needs its admin token to show it."
-          : "The server refused this token.";
-        return;
-      }
-      state.tokenBox.hidden = true;
+      // The log holds production inputs: a refusal asks for the token (console.js).
+      const latest = await latestPredictions(state.name, state.version);
       if (!state.features.length) {
         try {
           state.features = (await api("/v2/models/" + enc(state.name))).parameters.feature_names || [];
@@ -663,20 +651,6 @@
       renderPredictions(state);
     },
   });
-
-  // Asks for the admin token when the prediction log needs it.
-  function tokenPrompt(state) {
-    const input = h("input", { type: "password", id: "log-token", autocomplete: "off", "aria-label": "admin token" });
-    return h("form", {
-      class: "toolbar panel", hidden: true,
-      onsubmit: (e) => {
-        e.preventDefault();
-        if (input.value) Console.token.set(input.value);
-        input.value = "";
-        Console.refreshNow();
-      },
-    }, h("label", { for: "log-token" }, "Admin token"), input, h("button", { class: "primary" }, "Show"));
-  }
 
   function renderPredictions(state) {
     const start = state.page * state.perPage;
