@@ -4,11 +4,14 @@
 # its Ingress; waits for the training Job (one pod, or the distributed one) and the rollout. Idempotent: an existing Secret
 # is kept, a missing one is created with random values; re-running applies what changed.
 #   deploy/kube-apply.sh deploy/k8s/overlays/minikube
+# KUBE_WAIT=0 applies without waiting for pods: for an API server with no nodes (the
+# deployment checks' own, scripts/deploy-check.sh), where no pod ever runs.
 set -euo pipefail
 overlay=${1:?usage: $0 OVERLAY_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
 ns=inferd
 timeout=${KUBE_WAIT_TIMEOUT:-600s}
+wait=${KUBE_WAIT:-1}
 
 step() { echo "==> $*"; }
 
@@ -30,7 +33,7 @@ kubectl apply -k "$overlay" -l app.kubernetes.io/component=config
 
 step "MongoDB"
 kubectl apply -k "$overlay" -l app.kubernetes.io/name=mongodb
-kubectl -n "$ns" rollout status statefulset/mongodb --timeout="$timeout"
+[ "$wait" = 0 ] || kubectl -n "$ns" rollout status statefulset/mongodb --timeout="$timeout"
 
 step "inferd: server, Service, Ingress, autoscaling, training CronJob, data volume"
 kubectl apply -k "$overlay" \
@@ -39,6 +42,10 @@ kubectl apply -k "$overlay" \
 kubectl apply -k "$overlay" -l app.kubernetes.io/component=training --force
 kubectl apply -k "$overlay" -l 'app.kubernetes.io/component in (training-worker,dataset-shard)' \
   --force
+if [ "$wait" = 0 ]; then
+  step "applied; not waiting for pods (KUBE_WAIT=0)"
+  exit 0
+fi
 
 if kubectl -n "$ns" get job inferd-train >/dev/null 2>&1; then
   step "training Job"

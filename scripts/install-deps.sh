@@ -28,8 +28,10 @@ test_pkgs=(
   python3 python3-venv python3-sklearn sqlite3 curl wrk nginx-light prometheus
   # gRPC load generation at the transport's own speed (bench/grpc_load.py; ghz is below)
   nghttp2-client
-  # deployment checks (tests/deploy)
-  shellcheck git
+  # deployment checks (tests/deploy, scripts/deploy-check.sh): the image built and run with
+  # podman (runc; netavark and aardvark-dns for names on a network; catatonit for pods),
+  # its Debian base made with debootstrap, openssl for the API server's keys
+  shellcheck git podman runc netavark aardvark-dns catatonit iptables debootstrap openssl
   # the console's browser tests (tests/browser): Playwright drives Debian's Chromium
   chromium fonts-dejavu-core
 )

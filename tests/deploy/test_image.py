@@ -1,98 +1,32 @@
-"""The Dockerfile, its build context and docker-compose.yml, checked offline with the
-libraries Docker itself uses (BuildKit's Dockerfile parser and .dockerignore matcher,
-compose-go) through tools/deploycheck, plus the runtime libraries against the binary."""
+"""What the image build and run with podman (test_container.py) cannot show, checked
+offline with the libraries Docker itself uses through tools/deploycheck: the Dockerfile
+against BuildKit's checks (GitHub builds it with BuildKit; podman does not lint), the build
+context that .dockerignore leaves (BuildKit's matcher), and docker-compose.yml
+(compose-go), which needs Docker Compose and the mongo, Prometheus and Grafana images from
+a registry to run."""
 import re
 import shutil
 
 import pytest
 import yaml
 
-from deploy_helpers import (BINARY, ROOT, deploycheck, find, pod_spec, render, run,
-                            serve_flag_envs, tool)
-
-# Present in debian:bookworm-slim already.
-BASE_PACKAGES = {"libc6", "libstdc++6", "libgcc-s1"}
+from deploy_helpers import ROOT, deploycheck, run, serve_flag_envs, tool
 
 
-@pytest.fixture(scope="module")
-def dockerfile():
-    parsed = deploycheck("dockerfile", ROOT / "Dockerfile")
-    return {s["name"]: s["instructions"] for s in parsed["stages"]}
-
-
-def instructions(stage, keyword):
-    return [i for i in stage if i.split(" ", 1)[0] == keyword]
-
-
-def runtime_packages(stage):
-    [install] = [i for i in stage if "apt-get install" in i]
-    words = install.split("--no-install-recommends", 1)[1].split("&&")[0].split()
-    return set(words)
-
-
-def test_two_stages_the_build_one_running_the_ci_scripts(dockerfile):
-    assert list(dockerfile) == ["build", "runtime"]
-    build = " ".join(dockerfile["build"])
-    assert "scripts/install-deps.sh --build-only" in build
-    assert "scripts/build.sh" in build and "-DINFERD_BUILD_TESTS=OFF" in build
-
-
-def test_runtime_stage_is_slim_non_root_healthchecked_and_labelled(dockerfile):
-    parsed = deploycheck("dockerfile", ROOT / "Dockerfile")
-    runtime = dockerfile["runtime"]
-    assert parsed["stages"][1]["base"].endswith("-slim")
-    [user] = instructions(runtime, "USER")
-    uid = user.split()[1].split(":")[0]
-    assert uid.isdigit() and int(uid) != 0
-    # Kubernetes' runAsUser is the same uid.
-    deployment = find(render("base"), "Deployment", "inferd")
-    assert pod_spec(deployment)["securityContext"]["runAsUser"] == int(uid)
-    assert instructions(runtime, "EXPOSE") == ["EXPOSE 9000 9001"]
-    [health] = instructions(runtime, "HEALTHCHECK")
-    assert '"inferd", "healthcheck"' in health
-    assert instructions(runtime, "ENTRYPOINT") == ['ENTRYPOINT ["inferd"]']
-    labels = " ".join(instructions(runtime, "LABEL"))
-    for key in ("title", "description", "version", "revision", "created", "source", "licenses"):
-        assert f"org.opencontainers.image.{key}=" in labels
-
-
-def test_runtime_packages_provide_every_library_the_binary_links(dockerfile):
-    packages = runtime_packages(dockerfile["runtime"])
-    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]",
-                        run("readelf", "-d", BINARY).stdout)
-    assert needed
-    for soname in needed:
-        owner = run("dpkg", "-S", f"*/{soname}")
-        assert owner.returncode == 0, f"no Debian package owns {soname}"
-        owners = {line.split(":", 1)[0] for line in owner.stdout.splitlines()}
-        assert owners & (packages | BASE_PACKAGES), f"{soname} comes from {owners}"
-
-
-def test_runtime_packages_exist_in_debian(dockerfile):
-    for package in runtime_packages(dockerfile["runtime"]):
-        assert run("apt-cache", "show", package).returncode == 0, package
+def test_the_dockerfile_passes_buildkits_checks():
+    parsed = deploycheck("dockerfile", ROOT / "Dockerfile")  # fails on any warning
+    assert [s["name"] for s in parsed["stages"]] == ["base", "build", "runtime"]
 
 
 def test_build_context_sends_the_sources_and_nothing_local():
     files = set(deploycheck("context", ROOT))
     for needed in ("CMakeLists.txt", "src/main.cc", "src/api/openapi.json",
-                   "scripts/install-deps.sh", "scripts/build.sh", "tests/data/breast_cancer.csv"):
+                   "scripts/install-deps.sh", "scripts/build.sh", "tests/data/breast_cancer.csv",
+                   "deploy/image/runtime-files.sh"):
         assert needed in files
     for local in (".git/", ".venv/", "build/", "third_party/swagger-ui/", "third_party/uplot/",
                   ".tools/", "tests/deploy/node_modules/", "inferd-data/"):
         assert not any(f.startswith(local) for f in files), local
-
-
-def test_every_copied_file_is_in_the_build_context(dockerfile):
-    files = set(deploycheck("context", ROOT))
-    for stage in dockerfile.values():
-        for copy in instructions(stage, "COPY"):
-            words = copy.split()[1:]
-            if any(w.startswith("--from") for w in words):
-                continue
-            for source in words[:-1]:
-                assert source == "." or source.rstrip("/") in files or any(
-                    f.startswith(source) for f in files), source
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_every_action_is_pinned_to_a_release(workflow):
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", action), action
 
 
-def test_ci_tests_against_a_real_mongodb_7_and_runs_the_sanitizers():
+def test_ci_tests_against_a_real_mongodb_7_runs_the_sanitizers_and_the_deploy_checks():
     ci = load("ci.yml")
     test = ci["jobs"]["test"]
     assert re.fullmatch(r"mongo:7(\.\d+)*", test["services"]["mongo"]["image"])
@@ -59,6 +59,11 @@ def test_ci_tests_against_a_real_mongodb_7_and_runs_the_sanitizers():
     kept = next(s for s in steps(ci, "test")
                 if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert kept["if"] == "always()" and kept["with"]["path"] == "build/screenshots/"
+    assert test["env"]["INFERD_DEPLOY_OFFLINE"] == "1"  # no podman in its container
+    # ...so the deployment checks run in a job of their own, on the runner VM.
+    deploy = ci["jobs"]["deploy"]
+    assert "container" not in deploy and "--privileged" in runs(ci, "deploy")
+    assert "scripts/deploy-check.sh" in runs(ci, "deploy")
     terraform = runs(ci, "terraform")
     assert "terraform fmt -check" in terraform and "terraform validate" in terraform
 

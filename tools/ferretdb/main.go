@@ -14,8 +14,13 @@
 // Auth: the embedded Config has no auth fields, so SCRAM (the new auth) is
 // off. Drivers sending SCRAM get "Unsupported authentication mechanism";
 // PLAIN is accepted with any username/password on the SQLite backend.
+// With -auth-user (or MONGO_INITDB_ROOT_USERNAME and _PASSWORD in the
+// environment, as the mongo image reads them), auth.go answers SCRAM itself
+// in front of FerretDB and requires it, as a MongoDB with a root user does.
 //
 // Usage: ferretdb -listen-addr 127.0.0.1:27018 -sqlite-dir /tmp/fdb [-log-level warn]
+//
+//	[-auth-user NAME -auth-password PASSWORD]
 package main
 
 import (
@@ -23,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -36,15 +42,19 @@ func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on (host:port)")
 	sqliteDir := flag.String("sqlite-dir", "", "directory for SQLite database files (created if missing; required)")
 	logLevel := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	authUser := flag.String("auth-user", os.Getenv("MONGO_INITDB_ROOT_USERNAME"),
+		"require SCRAM authentication as this user (default $MONGO_INITDB_ROOT_USERNAME)")
+	authPassword := flag.String("auth-password", os.Getenv("MONGO_INITDB_ROOT_PASSWORD"),
+		"the user's password (default $MONGO_INITDB_ROOT_PASSWORD)")
 	flag.Parse()
 
-	if err := run(*listenAddr, *sqliteDir, *logLevel); err != nil {
+	if err := run(*listenAddr, *sqliteDir, *logLevel, *authUser, *authPassword); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listenAddr, sqliteDir, logLevel string) error {
+func run(listenAddr, sqliteDir, logLevel, authUser, authPassword string) error {
 	if sqliteDir == "" {
 		return fmt.Errorf("-sqlite-dir is required")
 	}
@@ -69,9 +79,24 @@ func run(listenAddr, sqliteDir, logLevel string) error {
 	}
 	sqliteURL := (&url.URL{Scheme: "file", Path: dir + "/", OmitHost: true}).String()
 
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// With a user, clients reach FerretDB only through the SCRAM front (auth.go), which
+	// listens on listenAddr; FerretDB itself on a free loopback port.
+	var front net.Listener
+	ferretAddr := listenAddr
+	if authUser != "" {
+		if front, err = net.Listen("tcp", listenAddr); err != nil {
+			return err
+		}
+		defer front.Close()
+		if ferretAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+	}
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listenAddr},
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Listener:  ferretdb.ListenerConfig{TCP: ferretAddr},
+		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 	})
@@ -83,8 +108,27 @@ func run(listenAddr, sqliteDir, logLevel string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if front != nil {
+		auth, err := newAuthFront(authUser, authPassword, ferretAddr, logger)
+		if err != nil {
+			return err
+		}
+		go auth.serve(front)
+		go func() { <-ctx.Done(); front.Close() }()
+	}
+
 	// New() has already bound the port, so tests may connect once this prints.
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", listenAddr, dir)
 
 	return f.Run(ctx)
+}
+
+// freeLoopbackAddr is a loopback address with a port free at the time of the call.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
