@@ -4,6 +4,7 @@ here carries the label inferd.check.pid of that script's run: its exit trap remo
 and a later run removes those of a run that was killed."""
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -19,6 +20,13 @@ def setting(name):
     if not value:
         pytest.fail(f"{name} is not set: run the deployment checks with {SETUP}")
     return value
+
+
+def free_port():
+    """A loopback port free at the time of the call."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def name_of(what):

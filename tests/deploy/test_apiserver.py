@@ -10,7 +10,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -19,17 +18,11 @@ import pytest
 import yaml
 
 from deploy_helpers import K8S, ROOT, render
-from podman_helpers import setting
+from podman_helpers import free_port, setting
 
 OVERLAYS = ["overlays/minikube", "overlays/production", "overlays/production-gpu"]
 CRDS = ["monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"]
 VERSION = "v1.36.3"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def die_with_parent():

@@ -20,10 +20,11 @@ import requests
 import yaml
 
 from deploy_helpers import ROOT, find, pod_spec, render
-from podman_helpers import name_of, setting, wait_ready
+from podman_helpers import free_port, name_of, setting, wait_ready
 
 REQUEST = json.loads((ROOT / "tests/data/demo-request.json").read_text())
-# What podman 4.3's `kube play` does not do of the pod template (it has no kubelet): the
+# What podman 4.3's `kube play` does not do of the pod template (it has no kubelet), beyond
+# publishing its ports (see the test): the
 # readiness probe over gRPC, the startup probe, the preStop hook, the spread constraints,
 # the service account; the liveness probe becomes a health check running `curl` inside
 # the container (the image has none) on port 0 (it does not resolve the port's name
@@ -104,15 +105,22 @@ def env_args(env):
 
 @pytest.fixture(scope="module")
 def trained(podman, network, objects, secret):
-    """The training Job's container, as rendered, trains into MongoDB by name."""
+    """The training Job's pod, as rendered: its init containers, then its container, each
+    with its environment and args, sharing the pod's emptyDir volumes; it trains into
+    MongoDB reached by name."""
     net, client = network
-    job = pod_spec(find(objects, "Job", "inferd-train"))["containers"][0]
-    env = container_env(objects, job, secret)
-    assert env["MONGO_URL"].split(":")[0] == "mongodb"
-    done = podman.run("--network", net, "--read-only", *env_args(env),
-                      "-v", f"{podman.volume(name_of('train-tmp'))}:/tmp",
-                      setting("INFERD_CHECK_IMAGE"), *expand(job["args"], env), check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
+    pod = pod_spec(find(objects, "Job", "inferd-train"))
+    volumes = {v["name"]: podman.volume(name_of(f"train-{v['name']}"))
+               for v in pod.get("volumes", []) if "emptyDir" in v}
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        env = container_env(objects, container, secret)
+        assert env["MONGO_URL"].split(":")[0] == "mongodb"
+        mounts = [a for m in container.get("volumeMounts", [])
+                  for a in ("-v", f"{volumes[m['name']]}:{m['mountPath']}")]
+        done = podman.run("--network", net, "--read-only", *env_args(env), *mounts,
+                          setting("INFERD_CHECK_IMAGE"), *expand(container["args"], env),
+                          check=False)
+        assert done.returncode == 0, f"{container['name']}:\n{done.stdout}{done.stderr}"
     database = client[env["MONGO_DB"]]
     assert database["model_versions"].count_documents({"name": env["TRAIN_MODEL"]}) == 1
     return database
@@ -147,6 +155,10 @@ def test_the_deployment_s_pod_template_runs_with_kube_play_and_passes_the_smoke_
     deployment["metadata"]["name"] = name_of("inferd")
     pod = pod_spec(deployment)
     pod["containers"][0]["image"] = setting("INFERD_CHECK_IMAGE")
+    # podman 4.3 publishes every containerPort on the same port of all the host's addresses
+    # when hostPort is unset (Kubernetes publishes none): give each a free loopback port.
+    for port in pod["containers"][0]["ports"]:
+        port.update(hostIP="127.0.0.1", hostPort=free_port())
     config = find(objects, "ConfigMap", "inferd-config")
     manifest = tmp_path / "pod.yaml"
     manifest.write_text(yaml.safe_dump_all([config, deployment]))
