@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "api/http_status.h"
+#include "api/mlflow_common.h"
 #include "api/service.h"
 #include "common/json_writer.h"
 #include "common/url.h"
@@ -24,38 +25,9 @@ constexpr int64_t kDefaultModelResults = 100;
 constexpr int64_t kDefaultVersionResults = 10000;
 constexpr const char* kStages[] = {"None", "Staging", "Production", "Archived"};
 
-// MLflow's error_code and HTTP status for a Status.
-std::pair<const char*, int> MlflowCode(StatusCode code) {
-  switch (code) {
-    case StatusCode::kNotFound: return {"RESOURCE_DOES_NOT_EXIST", 404};
-    case StatusCode::kAlreadyExists: return {"RESOURCE_ALREADY_EXISTS", 400};
-    case StatusCode::kInvalidArgument:
-    case StatusCode::kFailedPrecondition: return {"INVALID_PARAMETER_VALUE", 400};
-    case StatusCode::kUnauthenticated: return {"UNAUTHENTICATED", 401};
-    case StatusCode::kPermissionDenied: return {"PERMISSION_DENIED", 403};
-    case StatusCode::kResourceExhausted: return {"RESOURCE_EXHAUSTED", 429};
-    case StatusCode::kUnimplemented: return {"NOT_IMPLEMENTED", 501};
-    case StatusCode::kUnavailable: return {"TEMPORARILY_UNAVAILABLE", 503};
-    default: return {"INTERNAL_ERROR", 500};
-  }
-}
-
-http::Response MlflowError(const Status& status) {
-  auto [code, http_status] = MlflowCode(status.code());
-  http::Response response;
-  response.status = http_status;
-  JsonWriter(&response.body).BeginObject().Key("error_code").String(code)
-      .Key("message").String(status.message()).EndObject();
-  if (status.code() == StatusCode::kUnauthenticated) {
-    response.headers.emplace_back("WWW-Authenticate", "Bearer");
-  }
-  return response;
-}
-
-void WriteTags(JsonWriter& json, const std::map<std::string, std::string>& tags) {
-  json.Key("tags").BeginArray();
-  for (const auto& [k, v] : tags) json.BeginObject().Key("key").String(k).Key("value").String(v).EndObject();
-  json.EndArray();
+StatusOr<int64_t> VersionArg(const Args& a) {
+  ASSIGN_OR_RETURN(std::string v, a.Str("version"));
+  return registry::ParseVersionNumber(v);
 }
 
 void WriteVersion(JsonWriter& json, const ModelVersion& v) {
@@ -65,8 +37,9 @@ void WriteVersion(JsonWriter& json, const ModelVersion& v) {
   json.Key("last_updated_timestamp").Int(v.last_updated_timestamp);
   json.Key("current_stage").String(v.current_stage).Key("description").String(v.description);
   json.Key("source").String(v.source).Key("run_id").String(v.run_id);
+  if (!v.model_id.empty()) json.Key("model_id").String(v.model_id);
   json.Key("status").String(v.status).Key("status_message").String(v.status_message);
-  WriteTags(json, v.tags);
+  WriteKeyValues(json, "tags", v.tags);
   json.Key("aliases").BeginArray();
   for (const auto& alias : v.aliases) json.String(alias);
   json.EndArray().EndObject();
@@ -103,7 +76,7 @@ void WriteModel(JsonWriter& json, const RegisteredModel& m,
     WriteVersion(json, v);
   }
   json.EndArray();
-  WriteTags(json, m.tags);
+  WriteKeyValues(json, "tags", m.tags);
   json.Key("aliases").BeginArray();
   for (const auto& [alias, version] : m.aliases) {
     json.BeginObject().Key("alias").String(alias).Key("version").String(std::to_string(version));
@@ -112,93 +85,6 @@ void WriteModel(JsonWriter& json, const RegisteredModel& m,
   json.EndArray().EndObject();
 }
 
-// Request arguments: the JSON body (POST/PATCH/DELETE) or the query (GET).
-class Args {
- public:
-  static StatusOr<Args> From(const http::Request& request) {
-    Args args;
-    args.query_ = std::string(request.Query());
-    if (request.method != "GET" && !request.body.empty()) {
-      if (args.parser_->parse(request.body).get(args.body_) != simdjson::SUCCESS ||
-          !args.body_.is_object()) {
-        return InvalidArgument("request body must be a JSON object");
-      }
-      args.has_body_ = true;
-    }
-    return args;
-  }
-
-  // A string argument; `required` ones fail with INVALID_PARAMETER_VALUE when absent.
-  StatusOr<std::string> Str(const char* key, bool required = true) const {
-    if (has_body_) {
-      std::string_view s;
-      if (body_[key].get(s) == simdjson::SUCCESS) return std::string(s);
-      int64_t i;
-      if (body_[key].get(i) == simdjson::SUCCESS) return std::to_string(i);
-    } else if (auto values = QueryValues(query_, key); !values.empty()) {
-      return values.front();
-    }
-    if (required) return InvalidArgument(std::string("missing value for parameter '") + key + "'");
-    return std::string();
-  }
-
-  StatusOr<int64_t> Version() const {
-    ASSIGN_OR_RETURN(std::string v, Str("version"));
-    return registry::ParseVersionNumber(v);
-  }
-
-  std::vector<std::string> List(const char* key) const {
-    std::vector<std::string> out;
-    if (!has_body_) return QueryValues(query_, key);
-    simdjson::dom::array array;
-    if (body_[key].get(array) == simdjson::SUCCESS) {
-      for (auto item : array) {
-        std::string_view s;
-        if (item.get(s) == simdjson::SUCCESS) out.emplace_back(s);
-      }
-    }
-    return out;
-  }
-
-  std::map<std::string, std::string> Tags() const {
-    std::map<std::string, std::string> out;
-    simdjson::dom::array array;
-    if (has_body_ && body_["tags"].get(array) == simdjson::SUCCESS) {
-      for (auto tag : array) {
-        std::string_view k, v;
-        if (tag["key"].get(k) == simdjson::SUCCESS) {
-          if (tag["value"].get(v) != simdjson::SUCCESS) v = "";
-          out.emplace(k, v);
-        }
-      }
-    }
-    return out;
-  }
-
-  StatusOr<registry::Search> SearchArgs(int64_t default_max) const {
-    registry::Search search;
-    ASSIGN_OR_RETURN(search.filter, Str("filter", false));
-    ASSIGN_OR_RETURN(std::string max, Str("max_results", false));
-    search.max_results = default_max;
-    if (!max.empty()) {
-      char* end = nullptr;
-      search.max_results = std::strtoll(max.c_str(), &end, 10);
-      if (*end != '\0') return InvalidArgument("max_results '" + max + "' is not an integer");
-    }
-    search.order_by = List("order_by");
-    ASSIGN_OR_RETURN(search.page_token, Str("page_token", false));
-    return search;
-  }
-
- private:
-  std::string query_;
-  // On the heap: body_ points into the parser's document, which must not move
-  // when Args does.
-  std::unique_ptr<simdjson::dom::parser> parser_ = std::make_unique<simdjson::dom::parser>();
-  simdjson::dom::element body_;
-  bool has_body_ = false;
-};
-
 class MlflowApi {
  public:
   explicit MlflowApi(const ServiceContext& context)
@@ -206,16 +92,11 @@ class MlflowApi {
 
   using Handler = StatusOr<std::string> (MlflowApi::*)(const Args&);
 
-  // Runs `handler`, mapping failures to MLflow's error body; `mutating`
-  // routes check the admin token first, the others the read token.
+  // Runs `handler` (mlflow_common.h's CallMlflow): the admin token for `mutating`
+  // routes, the read token for the others.
   http::Response Call(const http::Request& request, Handler handler, bool mutating) {
-    Status allowed = mutating ? CheckAdmin(context_, request) : CheckReader(context_, request);
-    if (!allowed.ok()) return MlflowError(allowed);
-    auto args = Args::From(request);
-    if (!args.ok()) return MlflowError(args.status());
-    auto body = (this->*handler)(*args);
-    if (!body.ok()) return MlflowError(body.status());
-    return JsonResponse(std::move(body).value());
+    return CallMlflow(context_, request, mutating,
+                      [&](const Args& args) { return (this->*handler)(args); });
   }
 
   StatusOr<std::string> ModelJson(const RegisteredModel& m) {
@@ -244,7 +125,7 @@ class MlflowApi {
   StatusOr<std::string> CreateModel(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
     ASSIGN_OR_RETURN(std::string description, a.Str("description", false));
-    ASSIGN_OR_RETURN(RegisteredModel m, registry_.CreateModel(name, description, a.Tags()));
+    ASSIGN_OR_RETURN(RegisteredModel m, registry_.CreateModel(name, description, a.Pairs()));
     return ModelJson(m);
   }
   StatusOr<std::string> GetModel(const Args& a) {
@@ -253,7 +134,7 @@ class MlflowApi {
     return ModelJson(m);
   }
   StatusOr<std::string> SearchModels(const Args& a) {
-    ASSIGN_OR_RETURN(registry::Search search, a.SearchArgs(kDefaultModelResults));
+    ASSIGN_OR_RETURN(registry::Search search, SearchArgs(a, kDefaultModelResults));
     ASSIGN_OR_RETURN(auto page, registry_.SearchModels(search));
     std::string out;
     JsonWriter json(&out);
@@ -303,7 +184,7 @@ class MlflowApi {
   StatusOr<std::string> SetAlias(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
     ASSIGN_OR_RETURN(std::string alias, a.Str("alias"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     RETURN_IF_ERROR(registry_.SetAlias(name, alias, version));
     Changed(name);
     return std::string("{}");
@@ -337,20 +218,24 @@ class MlflowApi {
     ASSIGN_OR_RETURN(request.name, a.Str("name"));
     ASSIGN_OR_RETURN(request.source, a.Str("source"));
     ASSIGN_OR_RETURN(request.run_id, a.Str("run_id", false));
+    ASSIGN_OR_RETURN(request.model_id, a.Str("model_id", false));
     ASSIGN_OR_RETURN(request.description, a.Str("description", false));
-    request.tags = a.Tags();
-    ASSIGN_OR_RETURN(ModelVersion v, registry_.CreateVersion(request));
+    request.tags = a.Pairs();
+    ASSIGN_OR_RETURN(ModelVersion v,
+                     context_.tracking
+                         ? registry::RegisterVersion(registry_, *context_.tracking, request)
+                         : registry_.CreateVersion(request));
     Changed(v.name);
     return VersionJson(v);
   }
   StatusOr<std::string> GetVersion(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(ModelVersion v, registry_.GetVersion(name, version));
     return VersionJson(v);
   }
   StatusOr<std::string> SearchVersions(const Args& a) {
-    ASSIGN_OR_RETURN(registry::Search search, a.SearchArgs(kDefaultVersionResults));
+    ASSIGN_OR_RETURN(registry::Search search, SearchArgs(a, kDefaultVersionResults));
     ASSIGN_OR_RETURN(auto page, registry_.SearchVersions(search));
     std::string out;
     JsonWriter json(&out);
@@ -363,28 +248,28 @@ class MlflowApi {
   }
   StatusOr<std::string> UpdateVersion(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(std::string description, a.Str("description", false));
     ASSIGN_OR_RETURN(ModelVersion v, registry_.UpdateVersion(name, version, description));
     return VersionJson(v);
   }
   StatusOr<std::string> TransitionStage(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(std::string stage, a.Str("stage"));
     ASSIGN_OR_RETURN(ModelVersion v, registry_.TransitionStage(name, version, stage));
     return VersionJson(v);
   }
   StatusOr<std::string> DeleteVersion(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     RETURN_IF_ERROR(registry_.DeleteVersion(name, version));
     Changed(name);
     return std::string("{}");
   }
   StatusOr<std::string> SetVersionTag(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(std::string key, a.Str("key"));
     ASSIGN_OR_RETURN(std::string value, a.Str("value", false));
     RETURN_IF_ERROR(registry_.SetVersionTag(name, version, key, value));
@@ -392,17 +277,21 @@ class MlflowApi {
   }
   StatusOr<std::string> DeleteVersionTag(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(std::string key, a.Str("key"));
     RETURN_IF_ERROR(registry_.DeleteVersionTag(name, version, key));
     return std::string("{}");
   }
   StatusOr<std::string> DownloadUri(const Args& a) {
     ASSIGN_OR_RETURN(std::string name, a.Str("name"));
-    ASSIGN_OR_RETURN(int64_t version, a.Version());
+    ASSIGN_OR_RETURN(int64_t version, VersionArg(a));
     ASSIGN_OR_RETURN(ModelVersion v, registry_.GetVersion(name, version));
     std::string out;
-    JsonWriter(&out).BeginObject().Key("artifact_uri").String(v.source).EndObject();
+    JsonWriter(&out)
+        .BeginObject()
+        .Key("artifact_uri")
+        .String(registry::VersionLocation(v))
+        .EndObject();
     return out;
   }
 

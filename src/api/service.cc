@@ -24,6 +24,7 @@ Service::Service(const ServiceContext& context)
   AddConsoleRoutes(&router_);
   if (context.registry != nullptr && context.store != nullptr) {
     AddMlflowRoutes(context, &router_);
+    if (context.tracking != nullptr) AddMlflowTrackingRoutes(context, &router_);
   }
 }
 

@@ -26,6 +26,7 @@
 #include "monitor/live_performance.h"
 #include "monitor/server_metrics.h"
 #include "registry/registry.h"
+#include "registry/tracking.h"
 #include "serving/executor.h"
 #include "serving/inference_service.h"
 #include "store/store.h"
@@ -41,6 +42,8 @@ struct ServiceContext {
   std::string server_version;
   store::Store* store = nullptr;           // registry routes are off when null
   registry::Registry* registry = nullptr;  // likewise
+  // MLflow's experiments, runs and logged models; the tracking routes are off when null.
+  registry::Tracking* tracking = nullptr;
   // When set, mutating routes (registry, artifacts, repository load/unload)
   // require `Authorization: Bearer <admin_token>`.
   std::string admin_token;
@@ -117,6 +120,7 @@ void AddPredictionRoutes(const ServiceContext& context, Router* router);
 void AddDocsRoutes(Router* router);
 void AddConsoleRoutes(Router* router);
 void AddMlflowRoutes(const ServiceContext& context, Router* router);
+void AddMlflowTrackingRoutes(const ServiceContext& context, Router* router);
 void AddMetricsRoutes(const ServiceContext& context, Router* router);
 
 }  // namespace inferd::api

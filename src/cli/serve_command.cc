@@ -22,6 +22,7 @@
 #include "model/repository.h"
 #include "registry/registry.h"
 #include "registry/registry_source.h"
+#include "registry/tracking.h"
 #include "store/store.h"
 #include "train/dataset.h"
 
@@ -281,6 +282,7 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
   if (!opened.ok()) return Fail(opened.status());
   std::unique_ptr<store::Store> store = std::move(opened).value();
   inferd::registry::Registry registry(store.get(), inferd::SystemClock::Get());
+  inferd::registry::Tracking tracking(store.get(), inferd::SystemClock::Get());
   std::unique_ptr<inferd::model::ModelSource> source;
   if (f.model_repository.empty()) {
     source = std::make_unique<inferd::registry::RegistrySource>(&registry);
@@ -378,6 +380,7 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
       .server_version = INFERD_VERSION,
       .store = store.get(),
       .registry = &registry,
+      .tracking = &tracking,
       .admin_token = admin_token ? admin_token : "",
       .read_token = read_token ? read_token : "",
       .metrics = &metrics,

@@ -115,25 +115,33 @@ JsonWriter& JsonWriter::Uint(uint64_t v) {
   return *this;
 }
 
+namespace {
+
+template <typename T>
+void AppendReal(std::string* out, T v, JsonWriter::NonFinite non_finite) {
+  if (std::isfinite(v)) {
+    AppendNumber(out, v);
+    return;
+  }
+  const char* word = std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+  switch (non_finite) {
+    case JsonWriter::NonFinite::kNull: out->append("null"); break;
+    case JsonWriter::NonFinite::kTritonTokens: out->append(word); break;
+    case JsonWriter::NonFinite::kStrings: AppendJsonString(out, word); break;
+  }
+}
+
+}  // namespace
+
 JsonWriter& JsonWriter::Float(float v, NonFinite non_finite) {
   Separate();
-  if (std::isfinite(v)) {
-    AppendNumber(out_, v);
-  } else if (non_finite == NonFinite::kNull) {
-    out_->append("null");
-  } else {
-    out_->append(std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-  }
+  AppendReal(out_, v, non_finite);
   return *this;
 }
 
-JsonWriter& JsonWriter::Double(double v) {
+JsonWriter& JsonWriter::Double(double v, NonFinite non_finite) {
   Separate();
-  if (std::isfinite(v)) {
-    AppendNumber(out_, v);
-  } else {
-    out_->append("null");
-  }
+  AppendReal(out_, v, non_finite);
   return *this;
 }
 

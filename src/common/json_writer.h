@@ -28,12 +28,13 @@ class JsonWriter {
   JsonWriter& Null();
   JsonWriter& Int(int64_t v);
   JsonWriter& Uint(uint64_t v);
-  // How Float writes NaN and the infinities: null, or the bare tokens NaN,
-  // Infinity and -Infinity that Triton writes (rapidjson's kWriteNanAndInfFlag)
-  // and its clients read, which are not JSON.
-  enum class NonFinite { kNull, kTritonTokens };
+  // How Float and Double write NaN and the infinities: null; the bare tokens
+  // NaN, Infinity and -Infinity that Triton writes (rapidjson's
+  // kWriteNanAndInfFlag) and its clients read, which are not JSON; or those
+  // words as JSON strings, as protobuf's JSON mapping (MLflow) has them.
+  enum class NonFinite { kNull, kTritonTokens, kStrings };
   JsonWriter& Float(float v, NonFinite non_finite = NonFinite::kNull);
-  JsonWriter& Double(double v);
+  JsonWriter& Double(double v, NonFinite non_finite = NonFinite::kNull);
   // Inserts already-serialized JSON as one value.
   JsonWriter& Raw(std::string_view json);
 

@@ -13,21 +13,20 @@
 #include "common/json_fields.h"
 #include "common/json_writer.h"
 #include "common/names.h"
+#include "registry/documents.h"
 #include "registry/search_filter.h"
 
 namespace inferd::registry {
 namespace {
 
+using internal::ReadPairs;
+using internal::RetryOnConflict;
+using internal::WritePairs;
+
 // MLflow's limits on one page of results.
 constexpr int64_t kMaxModelResults = 1000;
 constexpr int64_t kMaxVersionResults = 200000;
 constexpr int kVersionIdDigits = 10;
-// Read-modify-write loops: how often a writer re-reads a document another
-// writer changed first, and the random pause before each retry (up to
-// kBackoffBaseUs << kBackoffDoublings) that spreads racing writers out.
-constexpr int kMaxWriteAttempts = 32;
-constexpr int kBackoffBaseUs = 500;
-constexpr int kBackoffDoublings = 5;
 constexpr std::string_view kArtifactScheme = "mlflow-artifacts:";
 
 std::string VersionId(const std::string& name, int64_t version) {
@@ -35,27 +34,6 @@ std::string VersionId(const std::string& name, int64_t version) {
   std::snprintf(digits, sizeof(digits), "%0*lld", kVersionIdDigits,
                 static_cast<long long>(version));
   return name + "/" + digits;
-}
-
-void WritePairs(JsonWriter& json, const char* key, const std::map<std::string, std::string>& m) {
-  json.Key(key).BeginArray();
-  for (const auto& [k, v] : m) json.BeginObject().Key("key").String(k).Key("value").String(v).EndObject();
-  json.EndArray();
-}
-
-// Maps are stored as [{key, value}] arrays: tag keys such as "mlflow.source.type"
-// hold dots, which MongoDB field names should not.
-std::map<std::string, std::string> ReadPairs(simdjson::dom::element doc, const char* key) {
-  std::map<std::string, std::string> out;
-  simdjson::dom::array array;
-  if (doc[key].get(array) != simdjson::SUCCESS) return out;
-  for (auto item : array) {
-    std::string_view k, v;
-    if (item["key"].get(k) == simdjson::SUCCESS && item["value"].get(v) == simdjson::SUCCESS) {
-      out.emplace(k, v);
-    }
-  }
-  return out;
 }
 
 std::string ModelToDoc(const RegisteredModel& m) {
@@ -103,6 +81,8 @@ std::string VersionToDoc(const ModelVersion& v) {
   json.BeginObject();
   json.Key("name").String(v.name).Key("version").Int(v.version);
   json.Key("source").String(v.source).Key("run_id").String(v.run_id);
+  if (!v.model_id.empty()) json.Key("model_id").String(v.model_id);
+  if (!v.storage_location.empty()) json.Key("storage_location").String(v.storage_location);
   json.Key("status").String(v.status).Key("status_message").String(v.status_message);
   json.Key("description").String(v.description).Key("current_stage").String(v.current_stage);
   json.Key("creation_timestamp").Int(v.creation_timestamp);
@@ -134,6 +114,8 @@ StatusOr<ModelVersion> VersionFromDoc(const std::string& text, int64_t* revision
   v.name = JsonString(doc, "name");
   v.version = JsonInt(doc, "version");
   v.source = JsonString(doc, "source");
+  v.model_id = JsonString(doc, "model_id");
+  v.storage_location = JsonString(doc, "storage_location");
   v.run_id = JsonString(doc, "run_id");
   v.status = JsonString(doc, "status");
   v.status_message = JsonString(doc, "status_message");
@@ -180,62 +162,18 @@ Status VersionNotFound(const std::string& name, int64_t version) {
                   " not found");
 }
 
-const Status& StatusOf(const Status& status) { return status; }
-template <typename T>
-const Status& StatusOf(const StatusOr<T>& result) {
-  return result.status();
-}
-
-// Runs `attempt` (a read-modify-write) again while it fails with
-// FailedPrecondition: another writer got there first (changed the document it
-// read, took the id it inserted). Only such races produce that code in the
-// registry, and it never leaves it: after kMaxWriteAttempts, Unavailable.
-template <typename Fn>
-auto RetryOnConflict(const std::string& what, Fn attempt) -> decltype(attempt()) {
-  thread_local std::minstd_rand random(std::random_device{}());
-  for (int i = 1;; ++i) {
-    auto result = attempt();
-    if (StatusOf(result).code() != StatusCode::kFailedPrecondition) return result;
-    if (i == kMaxWriteAttempts) break;
-    const int cap_us = kBackoffBaseUs << std::min(i - 1, kBackoffDoublings);
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap_us)(random)));
-  }
-  return Unavailable(what + " is being changed by too many writers at once; retry");
-}
-
 // Applies a search's ordering, filter and paging to `items`.
 template <typename T>
 StatusOr<Page<T>> Paginate(std::vector<T> items, const Search& search,
                            const std::vector<std::string>& default_order, int64_t max_results) {
-  if (search.max_results < 1 || search.max_results > max_results) {
-    return InvalidArgument("max_results must be between 1 and " + std::to_string(max_results));
-  }
+  RETURN_IF_ERROR(CheckMaxResults(search.max_results, max_results));
   ASSIGN_OR_RETURN(SearchFilter filter, SearchFilter::Parse(search.filter));
   std::erase_if(items, [&](const T& item) { return !filter.Matches(item); });
   ASSIGN_OR_RETURN(auto order, ParseOrderBy(
                                    search.order_by.empty() ? default_order : search.order_by));
   std::stable_sort(items.begin(), items.end(),
                    [&](const T& a, const T& b) { return CompareForOrder(a, b, order) < 0; });
-  int64_t offset = 0;
-  if (!search.page_token.empty()) {
-    auto [end, ec] = std::from_chars(search.page_token.data(),
-                                     search.page_token.data() + search.page_token.size(), offset);
-    if (ec != std::errc() || end != search.page_token.data() + search.page_token.size() ||
-        offset < 0) {
-      return InvalidArgument("invalid page_token '" + search.page_token + "'");
-    }
-  }
-  Page<T> page;
-  for (int64_t i = offset; i < static_cast<int64_t>(items.size()) &&
-                           i < offset + search.max_results;
-       ++i) {
-    page.items.push_back(std::move(items[i]));
-  }
-  if (offset + search.max_results < static_cast<int64_t>(items.size())) {
-    page.next_page_token = std::to_string(offset + search.max_results);
-  }
-  return page;
+  return TakePage(std::move(items), search.page_token, search.max_results);
 }
 
 }  // namespace
@@ -508,6 +446,8 @@ StatusOr<ModelVersion> Registry::CreateVersion(const NewVersion& request) {
   v.name = request.name;
   v.source = request.source;
   v.run_id = request.run_id;
+  v.model_id = request.model_id;
+  v.storage_location = request.storage_location;
   v.description = request.description;
   v.tags = request.tags;
   v.params = request.params;
@@ -674,8 +614,13 @@ Status Registry::DeleteVersionTag(const std::string& name, int64_t version,
   return ChangeVersion(name, version, erase).status();
 }
 
+const std::string& VersionLocation(const ModelVersion& version) {
+  return version.storage_location.empty() ? version.source : version.storage_location;
+}
+
 StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& version) {
-  ASSIGN_OR_RETURN(std::string path, ArtifactPathOfUri(version.source));
+  const std::string& location = VersionLocation(version);
+  ASSIGN_OR_RETURN(std::string path, ArtifactPathOfUri(location));
   auto file_named = [](std::string_view name, std::string bytes) -> StatusOr<ModelFile> {
     const std::string filename(name.substr(name.rfind('/') + 1));
     auto format = model::FormatOfFile(filename, std::string_view(bytes).substr(0, 2));
@@ -696,18 +641,18 @@ StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& versio
     auto flavor = model::ReadMlmodel(*mlmodel);
     if (!flavor.ok()) {
       return Status(flavor.status().code(),
-                    "MLflow model at '" + version.source + "': " + flavor.status().message());
+                    "MLflow model at '" + location + "': " + flavor.status().message());
     }
     auto data = store_->GetBlob(folder + flavor->data);
     if (!data.ok()) {
-      return Status(data.status().code(), "MLflow model at '" + version.source +
+      return Status(data.status().code(), "MLflow model at '" + location +
                                               "': its data file '" + flavor->data +
                                               "': " + data.status().message());
     }
     ASSIGN_OR_RETURN(ModelFile file, file_named(flavor->data, std::move(data).value()));
     if ((flavor->flavor == "lightgbm") != (file.format == model::ModelFormat::kLightgbm) ||
         (flavor->flavor == "onnx") != (file.format == model::ModelFormat::kOnnx)) {
-      return InvalidArgument("MLflow model at '" + version.source + "': the " + flavor->flavor +
+      return InvalidArgument("MLflow model at '" + location + "': the " + flavor->flavor +
                              " flavor's data file '" + flavor->data + "' is not a " +
                              flavor->flavor + " model file");
     }
@@ -725,7 +670,7 @@ StatusOr<Registry::ModelFile> Registry::ReadModelFile(const ModelVersion& versio
     ASSIGN_OR_RETURN(std::string data, store_->GetBlob(file));
     return file_named(name, std::move(data));
   }
-  return NotFound("no artifact at '" + version.source +
+  return NotFound("no artifact at '" + location +
                   "' (an XGBoost or LightGBM model file, or an MLflow model folder)");
 }
 

@@ -62,6 +62,10 @@ struct ModelVersion {
   int64_t version = 0;
   std::string source;  // artifact URI of the model file (or of a folder holding it)
   std::string run_id;
+  // MLflow 3: the logged model it was registered from (source models:/<model_id>)
+  // and where that model's files are (its artifact location); "" otherwise.
+  std::string model_id;
+  std::string storage_location;
   std::string status = "READY";  // MLflow's PENDING_REGISTRATION / FAILED_REGISTRATION / READY
   std::string status_message;
   std::string description;
@@ -81,6 +85,8 @@ struct NewVersion {
   std::string name;
   std::string source;
   std::string run_id;
+  std::string model_id;          // see ModelVersion
+  std::string storage_location;  // see ModelVersion
   std::string description;
   std::map<std::string, std::string> tags;
   std::map<std::string, std::string> params;
@@ -146,7 +152,7 @@ class Registry {
   Status DeleteVersionTag(const std::string& name, int64_t version, const std::string& key);
 
   // The bytes of a version's model file, its name and format, resolved from
-  // its source in the store's artifacts: a model file; an MLflow model folder
+  // its storage_location (else its source) in the store's artifacts: a model file; an MLflow model folder
   // (its MLmodel's xgboost or lightgbm flavor; other flavors are refused with
   // InvalidArgument saying what to do, see model/model_format.h); or a folder
   // holding a model file. NotFound when there is none.
@@ -183,6 +189,9 @@ class Registry {
 
 // Parses a version number as MLflow sends it (a decimal string).
 StatusOr<int64_t> ParseVersionNumber(std::string_view text);
+
+// Where a version's files are: its storage_location, else its source.
+const std::string& VersionLocation(const ModelVersion& version);
 
 // The store blob id of an mlflow-artifacts:/ path ("artifacts/<path>"), and back.
 std::string ArtifactBlobId(std::string_view artifact_path);

@@ -358,7 +358,9 @@ class MongoStore::Impl {
     };
     for (auto [collection, field, second_field] :
          {Index{"model_versions", "name", nullptr}, Index{"predictions", "model", "_id"},
-          Index{"datasets", "name", nullptr}, Index{kBlobChunks, "blob", nullptr}}) {
+          Index{"datasets", "name", nullptr}, Index{kBlobChunks, "blob", nullptr},
+          Index{"runs", "experiment_id", nullptr}, Index{"metric_history", "series", nullptr},
+          Index{"logged_models", "experiment_id", nullptr}}) {
       Bson key = NewBson();
       BSON_APPEND_INT32(key.get(), field, 1);
       std::string name = std::string(field) + "_1";

@@ -116,7 +116,13 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
       "CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL);"
       "CREATE INDEX IF NOT EXISTS model_versions_name ON model_versions "
       "(json_extract(doc, '$.name'));"
-      "CREATE INDEX IF NOT EXISTS datasets_name ON datasets (json_extract(doc, '$.name'));"));
+      "CREATE INDEX IF NOT EXISTS datasets_name ON datasets (json_extract(doc, '$.name'));"
+      "CREATE INDEX IF NOT EXISTS runs_experiment_id ON runs "
+      "(json_extract(doc, '$.experiment_id'));"
+      "CREATE INDEX IF NOT EXISTS metric_history_series ON metric_history "
+      "(json_extract(doc, '$.series'));"
+      "CREATE INDEX IF NOT EXISTS logged_models_experiment_id ON logged_models "
+      "(json_extract(doc, '$.experiment_id'));"));
   RETURN_IF_ERROR(store->CreatePredictionSchema());
   return store;
 }

@@ -43,8 +43,17 @@ inline constexpr std::string_view kModelVersions = "model_versions";
 inline constexpr std::string_view kDatasets = "datasets";
 inline constexpr std::string_view kPredictions = "predictions";
 inline constexpr std::string_view kFeedback = "feedback";
-inline constexpr std::string_view kCollections[] = {kRegisteredModels, kModelVersions, kDatasets,
-                                                    kFeedback};
+// MLflow tracking (registry/tracking.h): experiments by id and their names
+// (claimed by insert, so names stay unique), runs, every logged metric value,
+// and MLflow 3's logged models.
+inline constexpr std::string_view kExperiments = "experiments";
+inline constexpr std::string_view kExperimentNames = "experiment_names";
+inline constexpr std::string_view kRuns = "runs";
+inline constexpr std::string_view kMetricHistory = "metric_history";
+inline constexpr std::string_view kLoggedModels = "logged_models";
+inline constexpr std::string_view kCollections[] = {
+    kRegisteredModels, kModelVersions,   kDatasets, kFeedback,
+    kExperiments,      kExperimentNames, kRuns,     kMetricHistory, kLoggedModels};
 
 // The document field that UpdateIf and DeleteIf compare and UpdateIf advances.
 inline constexpr char kRevisionField[] = "revision";

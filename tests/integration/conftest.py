@@ -131,6 +131,16 @@ def server(start_server):
     return start_server()
 
 
+def wait_for(check, timeout=20):
+    """True once `check()` is, polling; False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def read_csv(name):
     """(feature names, rows of floats without the target) of a demo CSV."""
     lines = (DATA / f"{name}.csv").read_text().splitlines()
