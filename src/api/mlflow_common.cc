@@ -60,6 +60,20 @@ http::Response MlflowError(const Status& status) {
   return response;
 }
 
+http::Response MlflowEndpointNotFound(const http::Request& request) {
+  http::Response response;
+  response.status = 404;
+  JsonWriter(&response.body)
+      .BeginObject()
+      .Key("error_code")
+      .String("ENDPOINT_NOT_FOUND")
+      .Key("message")
+      .String("inferd does not serve " + request.method + " " + std::string(request.Path()) +
+              " (docs/mlflow.md lists the MLflow routes it serves)")
+      .EndObject();
+  return response;
+}
+
 void WriteKeyValues(JsonWriter& json, const char* key,
                     const std::map<std::string, std::string>& pairs) {
   json.Key(key).BeginArray();

@@ -25,6 +25,8 @@ namespace inferd::api {
 // MLflow's error response for a failed Status: RESOURCE_DOES_NOT_EXIST 404,
 // RESOURCE_ALREADY_EXISTS 400, INVALID_PARAMETER_VALUE 400, and so on.
 http::Response MlflowError(const Status& status);
+// MLflow's ENDPOINT_NOT_FOUND (404) for an MLflow route inferd does not serve.
+http::Response MlflowEndpointNotFound(const http::Request& request);
 
 // Writes `"<key>": [{"key": k, "value": v}, ...]`.
 void WriteKeyValues(JsonWriter& json, const char* key,

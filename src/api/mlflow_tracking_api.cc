@@ -560,6 +560,15 @@ void AddMlflowTrackingRoutes(const ServiceContext& context, Router* router) {
         },
         Runs::kOnWorker);
   }
+  // The rest of MLflow's API (UI, traces, prompts, gateway, ...) is not
+  // served: MLflow's error body, so its client says so plainly.
+  for (const char* method : {"GET", "POST", "PATCH", "DELETE", "PUT"}) {
+    for (const char* prefix : {"/api/2.0/mlflow/{path...}", "/api/3.0/mlflow/{path...}",
+                               "/ajax-api/2.0/mlflow/{path...}"}) {
+      router->Add(method, prefix,
+                  [](auto& request, auto&) { return MlflowEndpointNotFound(request); });
+    }
+  }
 }
 
 }  // namespace inferd::api
