@@ -272,6 +272,8 @@ void AddTrainFlags(CLI::App* train, inferd::cli::TrainCommandOptions* o) {
   train->add_option("--register", o->register_name,
                     "Registered model name (required unless --tracker)");
   train->add_option("--alias", o->alias, "Point this alias at the new version");
+  train->add_option("--experiment", o->experiment,
+                    "MLflow experiment to record the run in (default: the --register name)");
   train->add_option("--objective", o->train.objective,
                     "XGBoost objective (default: from the target)");
   train->add_option("--num-rounds", o->train.num_rounds)->capture_default_str()

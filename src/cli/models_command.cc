@@ -65,15 +65,6 @@ Status ShowModel(registry::Registry& registry, const std::string& name) {
   return Status::Ok();
 }
 
-StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry,
-                                                    store::Store& store,
-                                                    const std::string& filename,
-                                                    const std::string& bytes,
-                                                    registry::NewVersion details,
-                                                    const std::string& alias) {
-  return RegisterModelFiles(registry, store, {{filename, bytes}}, std::move(details), alias);
-}
-
 StatusOr<registry::ModelVersion> RegisterModelFiles(registry::Registry& registry,
                                                     store::Store& store,
                                                     const std::vector<ArtifactFile>& files,
@@ -92,13 +83,23 @@ StatusOr<registry::ModelVersion> RegisterModelFiles(registry::Registry& registry
     }
     return st;
   }
+  return RegisterSource(registry, nullptr, details, alias);
+}
+
+StatusOr<registry::ModelVersion> RegisterSource(registry::Registry& registry,
+                                                registry::Tracking* tracking,
+                                                const registry::NewVersion& details,
+                                                const std::string& alias) {
   auto existing = registry.GetModel(details.name);
   if (existing.status().code() == StatusCode::kNotFound) {
-    RETURN_IF_ERROR(registry.CreateModel(details.name, "", {}).status());
+    auto created = registry.CreateModel(details.name, "", {});
+    // Another writer may have created it meanwhile.
+    if (created.status().code() != StatusCode::kAlreadyExists) RETURN_IF_ERROR(created.status());
   } else {
     RETURN_IF_ERROR(existing.status());
   }
-  ASSIGN_OR_RETURN(auto version, registry.CreateVersion(details));
+  ASSIGN_OR_RETURN(auto version, tracking ? registry::RegisterVersion(registry, *tracking, details)
+                                          : registry.CreateVersion(details));
   if (!alias.empty()) {
     RETURN_IF_ERROR(registry.SetAlias(details.name, alias, version.version));
     version.aliases.push_back(alias);

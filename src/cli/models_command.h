@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "registry/registry.h"
+#include "registry/tracking.h"
 #include "store/store.h"
 
 namespace inferd::cli {
@@ -44,15 +45,13 @@ StatusOr<registry::ModelVersion> RegisterModelFiles(registry::Registry& registry
                                                     registry::NewVersion details,
                                                     const std::string& alias);
 
-// Uploads `bytes` (a model file named `filename`: model.json, model.ubj, model.txt) into
-// a new artifact folder, creates the model if needed, and adds a version with
-// `details` (name and source are filled in), pointing `alias` at it if given.
-StatusOr<registry::ModelVersion> RegisterModelBytes(registry::Registry& registry,
-                                                    store::Store& store,
-                                                    const std::string& filename,
-                                                    const std::string& bytes,
-                                                    registry::NewVersion details,
-                                                    const std::string& alias);
+// Creates the model if needed and adds a version with `details` (source set),
+// pointing `alias` at it if given. With `tracking`, a source models:/<model_id>
+// is registered as MLflow 3's server does (registry::RegisterVersion).
+StatusOr<registry::ModelVersion> RegisterSource(registry::Registry& registry,
+                                                registry::Tracking* tracking,
+                                                const registry::NewVersion& details,
+                                                const std::string& alias);
 
 Status SetAlias(registry::Registry& registry, const std::string& name, const std::string& alias,
                 int64_t version);

@@ -9,6 +9,7 @@
 #include "cli/models_command.h"
 #include "common/clock.h"
 #include "common/time_text.h"
+#include "registry/tracking.h"
 #include "train/distributed.h"
 #include "train/prediction_dataset.h"
 #include "train/tracker.h"
@@ -219,6 +220,34 @@ StatusOr<WorkerPlan> PlanWorker(store::Store& store, const TrainCommandOptions& 
   return plan;
 }
 
+// Records the training as an MLflow run (params, holdout metrics, the dataset
+// version as input, the model as a logged model) and registers that model as
+// the next version with its lineage (`details`), as a training script's
+// mlflow.xgboost.log_model(..., registered_model_name=...) does.
+Status RecordAndRegister(store::Store& store, registry::Registry& registry,
+                         const TrainCommandOptions& options, const std::string& model_json,
+                         registry::NewVersion details) {
+  registry::Tracking tracking(&store, SystemClock::Get());
+  const std::string experiment =
+      options.experiment.empty() ? options.register_name : options.experiment;
+  ASSIGN_OR_RETURN(auto recorded, tracking.RecordTraining({.experiment = experiment,
+                                                           .params = details.params,
+                                                           .metrics = details.metrics,
+                                                           .dataset = *details.dataset,
+                                                           .model_filename = "model.json",
+                                                           .model_bytes = model_json}));
+  std::printf("run %s in experiment %s, logged model %s\n", recorded.run.run_id.c_str(),
+              experiment.c_str(), recorded.model.model_id.c_str());
+  details.source = "models:/" + recorded.model.model_id;
+  details.run_id = recorded.run.run_id;
+  ASSIGN_OR_RETURN(auto version, RegisterSource(registry, &tracking, details, options.alias));
+  std::printf("registered %s version %lld%s\n", options.register_name.c_str(),
+              static_cast<long long>(version.version),
+              options.alias.empty() ? "" : (" as @" + options.alias).c_str());
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
 // One worker's part of a job: read its files, train with the others, and on
 // worker 0 register the model (after the tracker, if hosted here, saw every
 // worker finish).
@@ -286,12 +315,7 @@ Status RunWorker(store::Store& store, registry::Registry& registry,
   if (result.prediction_profile) {
     details.prediction_profile = train::ColumnProfileToJson(*result.prediction_profile);
   }
-  ASSIGN_OR_RETURN(auto version, RegisterModelBytes(registry, store, "model.json",
-                                                    result.model_json, details, options.alias));
-  std::printf("registered %s version %lld%s\n", options.register_name.c_str(),
-              static_cast<long long>(version.version),
-              options.alias.empty() ? "" : (" as @" + options.alias).c_str());
-  return Status::Ok();
+  return RecordAndRegister(store, registry, options, result.model_json, std::move(details));
 }
 
 void PrintTrackerLine(const std::string& line) {
@@ -421,12 +445,7 @@ Status TrainAndRegister(store::Store& store, registry::Registry& registry,
   if (result.prediction_profile) {
     details.prediction_profile = train::ColumnProfileToJson(*result.prediction_profile);
   }
-  ASSIGN_OR_RETURN(auto version, RegisterModelBytes(registry, store, "model.json",
-                                                    result.model_json, details, options.alias));
-  std::printf("registered %s version %lld%s\n", options.register_name.c_str(),
-              static_cast<long long>(version.version),
-              options.alias.empty() ? "" : (" as @" + options.alias).c_str());
-  return Status::Ok();
+  return RecordAndRegister(store, registry, options, result.model_json, std::move(details));
 }
 
 }  // namespace inferd::cli

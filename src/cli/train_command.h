@@ -48,6 +48,7 @@ struct TrainCommandOptions {
   std::string dataset_name;  // name to record --data under (default: file stem)
   std::string register_name;
   std::string alias;
+  std::string experiment;  // MLflow experiment of the recorded run ("" = register_name)
   train::TrainOptions train;
 
   // Distributed training (docs/training.md): worker `worker_index` of

@@ -1441,4 +1441,97 @@ StatusOr<ModelVersion> RegisterVersion(Registry& registry, Tracking& tracking, N
   return created;
 }
 
+// ---- inferd's own trainings -------------------------------------------------
+
+namespace {
+
+// The MLmodel of a logged model holding one model file, with the keys
+// mlflow.<flavor>.save_model writes that loading needs.
+std::string MlmodelFor(const LoggedModel& model, const TrainingRun& training) {
+  std::string out = "artifact_path: " + model.artifact_location + "\nflavors:\n";
+  out += "  python_function:\n    data: " + training.model_filename +
+         "\n    loader_module: mlflow." + training.model_flavor + "\n";
+  out += "  " + training.model_flavor + ":\n    code: null\n    data: " + training.model_filename +
+         "\n";
+  if (training.model_flavor == "xgboost") {
+    out += "    model_class: xgboost.core.Booster\n    model_format: json\n";
+  }
+  out += "model_id: " + model.model_id + "\nmodel_uuid: " + model.model_id.substr(2) +
+         "\nrun_id: " + model.source_run_id + "\n";
+  return out;
+}
+
+}  // namespace
+
+StatusOr<RecordedTraining> Tracking::RecordTraining(const TrainingRun& training) {
+  Tracking& tracking = *this;
+  auto experiment = tracking.GetExperimentByName(training.experiment);
+  if (experiment.status().code() == StatusCode::kNotFound) {
+    auto created = tracking.CreateExperiment(training.experiment, "", {});
+    // Another training may have created it meanwhile.
+    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
+      return created.status();
+    }
+    experiment = tracking.GetExperimentByName(training.experiment);
+  }
+  RETURN_IF_ERROR(experiment.status());
+  RecordedTraining out;
+  ASSIGN_OR_RETURN(out.run, tracking.CreateRun({.experiment_id = experiment->experiment_id,
+                                                .user_id = "inferd",
+                                                .tags = {{"mlflow.source.name", "inferd train"},
+                                                         {"mlflow.source.type", "LOCAL"},
+                                                         {"mlflow.user", "inferd"}}}));
+  const std::string& run_id = out.run.run_id;
+  auto record = [&]() -> Status {
+    std::vector<std::pair<std::string, std::string>> params(training.params.begin(),
+                                                            training.params.end());
+    for (size_t i = 0; i < params.size(); i += kMaxParamsTagsPerBatch) {
+      std::vector<std::pair<std::string, std::string>> batch(
+          params.begin() + i, params.begin() + std::min(params.size(), i + kMaxParamsTagsPerBatch));
+      RETURN_IF_ERROR(tracking.LogBatch(run_id, {}, batch, {}));
+    }
+    std::vector<Metric> metrics;
+    for (const auto& [key, value] : training.metrics) {
+      metrics.push_back({.key = key, .value = value});
+    }
+    RETURN_IF_ERROR(tracking.LogBatch(run_id, metrics, {}, {}));
+    DatasetInput input{.name = training.dataset.name,
+                       .digest = training.dataset.md5.substr(0, kMaxDatasetDigestLength),
+                       .source_type = "inferd",
+                       .tags = {{kDatasetContextTag, "training"}}};
+    JsonWriter(&input.source)
+        .BeginObject()
+        .Key("dataset")
+        .String(training.dataset.name)
+        .Key("version")
+        .Int(training.dataset.version)
+        .Key("md5")
+        .String(training.dataset.md5)
+        .EndObject();
+    RETURN_IF_ERROR(tracking.LogInputs(run_id, {input}, {}));
+    ASSIGN_OR_RETURN(out.model, tracking.CreateLoggedModel({.experiment_id = out.run.experiment_id,
+                                                            .name = "model",
+                                                            .source_run_id = run_id,
+                                                            .params = training.params}));
+    ASSIGN_OR_RETURN(std::string folder, ArtifactPathOfUri(out.model.artifact_location));
+    RETURN_IF_ERROR(store_->PutBlob(ArtifactBlobId(folder + "/" + training.model_filename),
+                                    training.model_bytes));
+    RETURN_IF_ERROR(
+        store_->PutBlob(ArtifactBlobId(folder + "/MLmodel"), MlmodelFor(out.model, training)));
+    ASSIGN_OR_RETURN(out.model,
+                     tracking.FinalizeLoggedModel(out.model.model_id, "LOGGED_MODEL_READY"));
+    for (Metric& m : metrics) m.model_id = out.model.model_id;
+    RETURN_IF_ERROR(tracking.LogOutputs(run_id, {{out.model.model_id, 0}}));
+    return tracking.LogBatch(run_id, metrics, {}, {});
+  };
+  Status recorded = record();
+  RunUpdate end{.status = recorded.ok() ? "FINISHED" : "FAILED", .end_time = clock_->NowMillis()};
+  auto finished = tracking.UpdateRun(run_id, end);
+  RETURN_IF_ERROR(recorded);
+  RETURN_IF_ERROR(finished.status());
+  out.run = *finished;
+  ASSIGN_OR_RETURN(out.model, tracking.GetLoggedModel(out.model.model_id));
+  return out;
+}
+
 }  // namespace inferd::registry

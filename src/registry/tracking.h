@@ -203,6 +203,23 @@ struct LoggedModelSearch {
   std::string page_token;
 };
 
+// What `inferd train` records of a training, so that it looks as a training
+// script's MLflow run does.
+struct TrainingRun {
+  std::string experiment;  // its name; created when absent
+  std::map<std::string, std::string> params;
+  std::map<std::string, double> metrics;  // holdout metrics, logged at step 0
+  DatasetRef dataset;                     // the dataset version, logged as the run's input
+  std::string model_filename;             // model.json
+  std::string model_bytes;
+  std::string model_flavor = "xgboost";  // the MLmodel flavor that names the file
+};
+
+struct RecordedTraining {
+  Run run;
+  LoggedModel model;
+};
+
 class Tracking {
  public:
   Tracking(store::Store* store, const Clock* clock) : store_(store), clock_(clock) {}
@@ -261,6 +278,13 @@ class Tracking {
   Status LogLoggedModelParams(const std::string& model_id,
                               const std::map<std::string, std::string>& params);
   StatusOr<Page<LoggedModel>> SearchLoggedModels(const LoggedModelSearch& search);
+
+  // Records a finished training (what `inferd train` does): a FINISHED run in
+  // `training.experiment` with its params, metrics and dataset input, and a
+  // READY logged model (the run's output) whose artifacts are the model file
+  // and an MLmodel naming it, as mlflow.xgboost.log_model leaves them. A
+  // failure part way leaves the run FAILED when it can.
+  StatusOr<RecordedTraining> RecordTraining(const TrainingRun& training);
 
  private:
   StatusOr<Experiment> ReadExperiment(const std::string& id, int64_t* revision);

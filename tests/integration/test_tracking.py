@@ -6,6 +6,7 @@ through inferd; errors as MLflow's exceptions with MLflow's error codes. On SQLi
 the MongoDB wire (FerretDB, and a real MongoDB when INFERD_TEST_MONGODB_URI names one)."""
 import math
 import os
+import subprocess
 import uuid
 
 import numpy as np
@@ -22,19 +23,24 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import Metric, Param, RunTag  # noqa: E402
 from mlflow.exceptions import MlflowException, RestException  # noqa: E402
 
-from conftest import DATA, EXTERNAL_MONGODB_URI, read_csv, wait_for, with_database  # noqa: E402
+from conftest import (BINARY, DATA, EXTERNAL_MONGODB_URI, read_csv, wait_for,  # noqa: E402
+                      with_database)
 
 TOKEN = "test-admin-token-7c1e"
 
 
 @pytest.fixture(params=["sqlite", "ferretdb"] + (["mongodb"] if EXTERNAL_MONGODB_URI else []))
-def tracking_server(request, store_uri, start_server, monkeypatch):
+def tracking_store(request, store_uri):
     if request.param == "sqlite":
-        store = store_uri
-    elif request.param == "mongodb":
-        store = with_database(EXTERNAL_MONGODB_URI, f"inferd_test_{uuid.uuid4().hex}")
-    else:
-        store = request.getfixturevalue("ferretdb").uri()
+        return store_uri
+    if request.param == "mongodb":
+        return with_database(EXTERNAL_MONGODB_URI, f"inferd_test_{uuid.uuid4().hex}")
+    return request.getfixturevalue("ferretdb").uri()
+
+
+@pytest.fixture
+def tracking_server(tracking_store, start_server, monkeypatch):
+    store = tracking_store
     server = start_server("--poll-interval-ms", "200", repo=False, store=store,
                           env={"INFERD_ADMIN_TOKEN": TOKEN})
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
@@ -231,3 +237,37 @@ def test_errors_are_mlflow_exceptions_with_mlflow_codes(tracking_server):
         MlflowClient(tracking_uri=tracking_server.url).create_experiment(
             "x", tags={"": "empty key"})
     assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_inferd_train_records_its_run_like_a_training_script(tracking_store, tracking_server):
+    """`inferd train` leaves what mlflow.xgboost.log_model(registered_model_name=...) does: a
+    finished run with params, holdout metrics and the dataset version as input, a logged model,
+    and a version registered from it that MLflow loads and inferd serves."""
+    p = subprocess.run([str(BINARY), "--store", tracking_store, "train", "--data",
+                        str(DATA / "iris.csv"), "--target", "target", "--register", "iris-cli",
+                        "--alias", "production", "--experiment", "cli-training"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    client = MlflowClient()
+    [run] = client.search_runs([client.get_experiment_by_name("cli-training").experiment_id])
+    assert run.info.status == "FINISHED" and run.info.end_time >= run.info.start_time
+    assert run.data.params["target"] == "target" and "max_depth" in run.data.params
+    assert run.data.metrics, "holdout metrics are logged"
+    [dataset] = run.inputs.dataset_inputs
+    assert dataset.dataset.name == "iris" and dataset.tags[0].value == "training"
+    [output] = run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    assert model.source_run_id == run.info.run_id and model.status == "READY"
+    assert {m.key for m in model.metrics} == set(run.data.metrics)
+    version = client.get_model_version_by_alias("iris-cli", "production")
+    assert version.run_id == run.info.run_id and version.source == f"models:/{model.model_id}"
+
+    header, x, _ = iris()
+    body = {"inputs": [{"name": "input__0", "shape": [3, 4], "datatype": "FP32",
+                        "data": x[:3].tolist()}]}
+    url = f"{tracking_server.url}/v2/models/iris-cli/infer"
+    assert wait_for(lambda: requests.post(url, json=body).status_code == 200)
+    out = requests.post(url, json=body).json()["outputs"][0]
+    native = mlflow.xgboost.load_model("models:/iris-cli@production")
+    expected = native.predict(xgb.DMatrix(x[:3], feature_names=header))
+    assert np.allclose(np.array(out["data"]).reshape(out["shape"]), expected, atol=1e-6)
