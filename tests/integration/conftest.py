@@ -6,6 +6,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def wait_for(check, timeout=20):
     while time.monotonic() < deadline:
         if check():
             return True
-        time.sleep(0.1)
+        time.sleep(0.05)
     return False
 
 
@@ -190,6 +191,17 @@ class FerretDb:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(30)
+
+
+@pytest.fixture(params=["sqlite", "ferretdb"] + (["mongodb"] if EXTERNAL_MONGODB_URI else []))
+def shared_store(request, store_uri):
+    """A fresh store of each backend in turn: SQLite, FerretDB, and a real MongoDB when
+    INFERD_TEST_MONGODB_URI names one (a database of its own)."""
+    if request.param == "sqlite":
+        return store_uri
+    if request.param == "mongodb":
+        return with_database(EXTERNAL_MONGODB_URI, f"inferd_test_{uuid.uuid4().hex}")
+    return request.getfixturevalue("ferretdb").uri()
 
 
 @pytest.fixture

@@ -116,8 +116,12 @@ def stored(store_uri, sql, *params):
 
 
 def model_json(store_uri, name):
-    [(blob,)] = stored(store_uri, "select data from blobs where id like ?",
-                       f"artifacts/models/{name}/%/model.json")
+    """The model file of version 1 of `name`: in its logged model's folder (where
+    storage_location points; mlflow-artifacts:/<experiment>/models/<model_id>/artifacts)."""
+    [(location,)] = stored(store_uri, "select json_extract(doc, '$.storage_location') "
+                           "from model_versions where id = ?", f"{name}/0000000001")
+    [(blob,)] = stored(store_uri, "select data from blobs where id = ?",
+                       "artifacts/" + location.removeprefix("mlflow-artifacts:/") + "/model.json")
     return json.loads(blob)
 
 

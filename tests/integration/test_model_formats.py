@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import lightgbm as lgb
 import numpy as np
@@ -22,7 +21,7 @@ import mlflow.lightgbm  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository  # noqa: E402
 
-from conftest import BINARY, DATA, read_csv, read_expected  # noqa: E402
+from conftest import BINARY, DATA, read_csv, read_expected, wait_for  # noqa: E402
 
 IRIS_UBJ = DATA / "models" / "iris" / "1" / "model.ubj"
 CANCER_JSON = DATA / "models" / "breast_cancer" / "1" / "model.json"
@@ -40,15 +39,6 @@ def infer(server, model, rows):
     body = {"inputs": [{"name": "input__0", "shape": list(np.shape(rows)), "datatype": "FP32",
                         "data": np.asarray(rows, dtype=np.float32).ravel().tolist()}]}
     return requests.post(f"{server.url}/v2/models/{model}/infer", json=body)
-
-
-def wait_for(check, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def xgboost_mlflow_folder(folder, data_name="model.xgb"):

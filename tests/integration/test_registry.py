@@ -1,7 +1,6 @@
 """The model registry through the real MLflow client, the inferd CLI, and serving from it."""
 import os
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from mlflow import MlflowClient  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository  # noqa: E402
 
-from conftest import BINARY, DATA, read_csv, read_expected  # noqa: E402
+from conftest import BINARY, DATA, read_csv, read_expected, wait_for  # noqa: E402
 
 TOKEN = "test-admin-token-4f9a"
 IRIS = DATA / "models" / "iris" / "1" / "model.ubj"
@@ -37,15 +36,6 @@ def upload(path, artifact_dir):
     as for a model logged with MLflow."""
     MlflowArtifactsRepository(f"mlflow-artifacts:/{artifact_dir}").log_artifact(str(path))
     return f"mlflow-artifacts:/{artifact_dir}"
-
-
-def wait_for(check, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def infer_iris(server, version=""):
@@ -184,6 +174,8 @@ def test_lineage_says_what_produced_a_version(registry_server, store_uri):
     for name, value in lineage["metrics"].items():
         assert f"metric {name}={value:.6g}" in shown
     assert f"source {lineage['source']}" in shown
+    # The version comes from the training's MLflow logged model (docs/mlflow.md).
+    assert lineage["source"].startswith("models:/m-")
     assert (lineage["model"], lineage["version"]) == ("cancer", "1")
     # A version registered from a file has no lineage beyond its source.
     registered = subprocess.run([str(BINARY), "--store", store_uri, "models", "register",

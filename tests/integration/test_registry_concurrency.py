@@ -3,7 +3,6 @@
 the MongoDB wire (FerretDB, and a real MongoDB when INFERD_TEST_MONGODB_URI names one)."""
 import os
 import threading
-import uuid
 
 import pytest
 
@@ -13,22 +12,13 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository  # noqa: E402
 
-from conftest import DATA, EXTERNAL_MONGODB_URI, with_database  # noqa: E402
+from conftest import DATA  # noqa: E402
 
 IRIS = DATA / "models" / "iris" / "1" / "model.ubj"
 MODEL = "shared"
 THREADS_PER_SERVER = 4
 ROUNDS = 6
 ALIASES = ("champion", "challenger")
-
-
-@pytest.fixture(params=["sqlite", "ferretdb"] + (["mongodb"] if EXTERNAL_MONGODB_URI else []))
-def shared_store(request, store_uri):
-    if request.param == "sqlite":
-        return store_uri
-    if request.param == "mongodb":
-        return with_database(EXTERNAL_MONGODB_URI, f"inferd_test_{uuid.uuid4().hex}")
-    return request.getfixturevalue("ferretdb").uri()
 
 
 def test_two_servers_lose_no_concurrent_registry_write(shared_store, start_server):
