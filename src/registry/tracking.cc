@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <random>
 #include <set>
 
@@ -1424,19 +1425,32 @@ StatusOr<ModelVersion> RegisterVersion(Registry& registry, Tracking& tracking, N
   if (version.run_id.empty()) version.run_id = model.source_run_id;
   ASSIGN_OR_RETURN(ModelVersion created, registry.CreateVersion(version));
   // The logged model lists its registrations, as MLflow's JSON [{name, version}].
-  std::string list;
+  // The list is a tag, so it keeps within a tag's length: when one logged model
+  // has been registered hundreds of times, the oldest entries give way (the
+  // versions themselves keep their model_id); the registration never fails on it.
+  std::deque<std::string> entries;
   {
     simdjson::dom::parser parser;
     simdjson::dom::array existing;
-    JsonWriter json(&list);
-    json.BeginArray();
     auto it = model.tags.find("mlflow.modelVersions");
     if (it != model.tags.end() && parser.parse(it->second).get(existing) == simdjson::SUCCESS) {
-      for (auto e : existing) json.Raw(simdjson::minify(e));
+      for (auto e : existing) entries.emplace_back(simdjson::minify(e));
     }
+    std::string entry;
+    JsonWriter json(&entry);
     json.BeginObject().Key("name").String(created.name);
-    json.Key("version").Int(created.version).EndObject().EndArray();
+    json.Key("version").Int(created.version).EndObject();
+    entries.push_back(std::move(entry));
   }
+  size_t length = 2 + entries.size() - 1;  // brackets and commas
+  for (const auto& e : entries) length += e.size();
+  while (length > kMaxTagValueLength && entries.size() > 1) {
+    length -= entries.front().size() + 1;
+    entries.pop_front();
+  }
+  std::string list = "[";
+  for (const auto& e : entries) list += (list.size() > 1 ? "," : "") + e;
+  list += "]";
   RETURN_IF_ERROR(tracking.SetLoggedModelTags(model.model_id, {{"mlflow.modelVersions", list}}));
   return created;
 }

@@ -194,6 +194,22 @@ TEST_F(TrackingTest, LoggedModelsAndTheirRegistration) {
             StatusCode::kNotFound);
 }
 
+TEST_F(TrackingTest, ALoggedModelRegisteredHundredsOfTimesKeepsItsTagWithinTheLimit) {
+  auto model = tracking_->CreateLoggedModel({.experiment_id = "0", .name = "model"});
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  Registry registry(store_.get(), &clock_);
+  ASSERT_TRUE(registry.CreateModel("m", "", {}).ok());
+  for (int i = 0; i < 400; ++i) {
+    auto version =
+        RegisterVersion(registry, *tracking_, {.name = "m", .source = "models:/" + model->model_id});
+    ASSERT_TRUE(version.ok()) << i << ": " << version.status().ToString();
+  }
+  const std::string tag = tracking_->GetLoggedModel(model->model_id)->tags.at("mlflow.modelVersions");
+  EXPECT_LE(tag.size(), kMaxTagValueLength);
+  EXPECT_TRUE(tag.ends_with(R"({"name":"m","version":400}])")) << tag.substr(tag.size() - 60);
+  EXPECT_FALSE(tag.starts_with(R"([{"name":"m","version":1})"));
+}
+
 TEST(PageTokenTest, RoundTripsMlflowsForm) {
   EXPECT_EQ(Base64Decode(EncodePageToken(25)).value(), "{\"offset\": 25}");
   EXPECT_EQ(DecodePageToken(EncodePageToken(25)).value(), 25);
