@@ -14,6 +14,7 @@ INFERD_EMBED(inferd_console_css, INFERD_CONSOLE_DIR "/console.css")
 INFERD_EMBED(inferd_console_js, INFERD_CONSOLE_DIR "/console.js")
 INFERD_EMBED(inferd_console_charts_js, INFERD_CONSOLE_DIR "/charts.js")
 INFERD_EMBED(inferd_console_pages_js, INFERD_CONSOLE_DIR "/pages.js")
+INFERD_EMBED(inferd_console_experiments_js, INFERD_CONSOLE_DIR "/experiments.js")
 INFERD_EMBED(inferd_uplot_js, INFERD_UPLOT_DIR "/uPlot.iife.min.js")
 INFERD_EMBED(inferd_uplot_css, INFERD_UPLOT_DIR "/uPlot.min.css")
 
@@ -49,6 +50,8 @@ void AddConsoleRoutes(Router* router) {
       {"/ui/console.js", inferd_console_js, inferd_console_js_end, kJs, kRevalidate},
       {"/ui/charts.js", inferd_console_charts_js, inferd_console_charts_js_end, kJs, kRevalidate},
       {"/ui/pages.js", inferd_console_pages_js, inferd_console_pages_js_end, kJs, kRevalidate},
+      {"/ui/experiments.js", inferd_console_experiments_js, inferd_console_experiments_js_end, kJs,
+       kRevalidate},
       {"/ui/uPlot.iife.min.js", inferd_uplot_js, inferd_uplot_js_end, kJs, kCacheForADay},
       {"/ui/uPlot.min.css", inferd_uplot_css, inferd_uplot_css_end, kCss, kCacheForADay},
   };

@@ -183,7 +183,8 @@ TEST_F(ServiceTest, ConsoleIsServedFromTheBinary) {
   };
   EXPECT_EQ(header(page, "Content-Security-Policy").rfind("default-src 'self';", 0), 0u);
   EXPECT_EQ(Call("GET", "/ui/").body, page.body);
-  for (const char* asset : {"/ui/console.js", "/ui/charts.js", "/ui/pages.js"}) {
+  for (const char* asset : {"/ui/console.js", "/ui/charts.js", "/ui/pages.js",
+                            "/ui/experiments.js"}) {
     http::Response r = Call("GET", asset);
     EXPECT_EQ(r.status, 200) << asset;
     EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");

@@ -1,8 +1,8 @@
 // inferd console, core: the API client, the token, DOM helpers, the
-// hash router and the refresh loop. Pages (pages.js) register themselves with
-// Console.route(); charts.js draws with uPlot. Everything the server sends is
-// put into the page as text (never as HTML), so names and tags cannot inject
-// markup.
+// hash router and the refresh loop. Pages (pages.js, experiments.js) register
+// themselves with Console.route(); charts.js draws with uPlot. Everything the
+// server sends is put into the page as text (never as HTML), so names and tags
+// cannot inject markup.
 "use strict";
 
 const Console = (() => {

@@ -256,7 +256,8 @@
         h("a", { href: versionHref(state.name, v.version) }, "v" + v.version),
         time(v.creation_timestamp),
         v.aliases.map((a) => h("span", { class: "chip" }, "@" + a)),
-        v.current_stage, v.status, h("span", { class: "mono" }, v.run_id || "–"),
+        v.current_stage, v.status,
+        v.run_id ? h("a", { class: "mono", href: "#/runs/" + enc(v.run_id) }, v.run_id) : "–",
         h("span", { class: "mono" }, v.source),
       ] }));
       const move = (delta) => {
@@ -316,7 +317,8 @@
         h("dt", {}, "Status"), h("dd", {}, v.status + (v.status_message ? " – " + v.status_message : "")),
         h("dt", {}, "Created"), h("dd", {}, time(v.creation_timestamp)),
         h("dt", {}, "Source"), h("dd", { class: "mono" }, lineage.source),
-        h("dt", {}, "Run"), h("dd", { class: "mono run" }, lineage.run_id || "–"),
+        h("dt", {}, "Run"), h("dd", { class: "mono run" }, lineage.run_id
+          ? h("a", { href: "#/runs/" + enc(lineage.run_id) }, lineage.run_id) : "–"),
         h("dt", {}, "Description"), h("dd", {}, v.description || "–")));
 
       const dataset = h("div", { class: "panel dataset" }, ds ? h("dl", { class: "kv" },
