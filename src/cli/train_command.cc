@@ -163,6 +163,9 @@ Status ShowDataset(store::Store& store, const std::string& ref) {
 namespace {
 
 constexpr auto kDatasetPoll = std::chrono::seconds(2);
+// How long a failed worker waits for the tracker's verdict on its failure (the
+// tracker itself waits up to its failure grace, 1 s, for a root cause).
+constexpr auto kVerdictWait = std::chrono::seconds(10);
 
 StatusOr<std::pair<std::string, int>> ParseAddress(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -360,30 +363,30 @@ Status TrainDistributed(store::Store& store, registry::Registry& registry,
   const auto deadline =
       now + (plan.ok() ? std::chrono::seconds(options.rendezvous_timeout_s)
                        : std::chrono::seconds(std::min(5, options.rendezvous_timeout_s)));
+  // The job was stopped by the tracker (another worker died, stalled or failed):
+  // exit 2 naming the cause. The main thread may be blocked in a collective call
+  // that cannot be interrupted, hence the exit from here.
+  auto stopped = [hosted](const std::string& message) {
+    if (hosted != nullptr) (void)hosted->Wait();  // the other workers are told first
+    std::fflush(stdout);
+    std::fprintf(stderr, "training stopped: %s\n", message.c_str());
+    std::fflush(stderr);
+    std::_Exit(2);
+  };
   auto link = train::TrackerLink::Connect(
       host, port, options.worker_index, options.workers, deadline,
       std::chrono::seconds(options.heartbeat_timeout_s),
-      options.external_tracker ? std::string("the tracker") : "worker 0's tracker",
-      [hosted](const std::string& message) {
-        // The main thread may be blocked in a collective call that cannot be interrupted.
-        if (hosted != nullptr) (void)hosted->Wait();  // the other workers are told first
-        std::fflush(stdout);
-        std::fprintf(stderr, "training stopped: %s\n", message.c_str());
-        std::fflush(stderr);
-        std::_Exit(2);
-      });
+      options.external_tracker ? std::string("the tracker") : "worker 0's tracker", stopped);
   if (!link.ok()) return plan.ok() ? link.status() : plan.status();
   Status st = plan.ok()
                   ? RunWorker(store, registry, options, *plan, host, port, link->get(), hosted)
                   : plan.status();
   if (!st.ok()) {
-    (*link)->Failed(st.message());
-    if (hosted != nullptr) {  // the tracker stops the others first
-      Status job = hosted->Wait();
-      if (!job.ok() && job.message().find(st.message()) == std::string::npos) {
-        return Status(st.code(), st.message() + " (" + job.message() + ")");
-      }
-    }
+    // A collective call fails in every survivor when a peer dies: the tracker's
+    // verdict says whether this failure is the job's cause or a symptom of another.
+    std::string verdict = (*link)->Failed(st.message(), kVerdictWait);
+    if (hosted != nullptr) verdict = hosted->Wait().message();
+    if (!verdict.empty() && verdict.find(st.message()) == std::string::npos) stopped(verdict);
   }
   return st;
 }

@@ -454,6 +454,16 @@ struct TrackerLink::State {
   std::atomic<bool> finished{false};  // done or failed sent
   std::chrono::milliseconds heartbeat_timeout{};
   AbortFn on_abort;
+  // The tracker's message after this worker reported its own failure.
+  std::mutex verdict_mu;
+  std::condition_variable verdict_cv;
+  std::optional<std::string> verdict;  // guarded by verdict_mu
+
+  void SetVerdict(std::string message) {
+    std::lock_guard lock(verdict_mu);
+    verdict = std::move(message);
+    verdict_cv.notify_all();
+  }
 
   void Send(const std::string& message) {
     std::lock_guard lock(send_mu);
@@ -478,11 +488,13 @@ void TrackerLink::State::Run() {
         if (!stop && !finished) {
           on_abort("lost " + address + ": its connection closed");
         }
+        SetVerdict("");
         return;
       }
       last_heard = SteadyClock::now();
       if (message->starts_with("abort ")) {
         if (!finished) on_abort(message->substr(6));
+        SetVerdict(message->substr(6));
         return;
       }
     }
@@ -532,9 +544,12 @@ void TrackerLink::Done() {
   state_->Send("done");
 }
 
-void TrackerLink::Failed(const std::string& message) {
+std::string TrackerLink::Failed(const std::string& message, std::chrono::milliseconds wait) {
   state_->finished = true;
   state_->Send("failed " + message);
+  std::unique_lock lock(state_->verdict_mu);
+  state_->verdict_cv.wait_for(lock, wait, [&] { return state_->verdict.has_value(); });
+  return state_->verdict.value_or("");
 }
 
 }  // namespace inferd::train

@@ -105,8 +105,10 @@ class TrackerLink {
   void Round(int round);
   // The worker finished its part of the job.
   void Done();
-  // The worker failed; the tracker stops the job with `message`.
-  void Failed(const std::string& message);
+  // The worker failed; the tracker stops the job with `message`, or with a
+  // root cause that explains it (a peer that died first). Waits up to `wait`
+  // for the tracker's verdict and returns it (empty when none came).
+  std::string Failed(const std::string& message, std::chrono::milliseconds wait);
 
  private:
   struct State;

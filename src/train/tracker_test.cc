@@ -88,12 +88,16 @@ TEST(TrackerTest, AWorkerThatVanishesIsNamedAndAFailureExplainedByIt) {
   auto w2 = Join(*tracker, 2, 3, &a2);
   w2->Round(7);
   std::this_thread::sleep_for(100ms);
-  w0->Failed("allreduce failed");  // a symptom, reported first
-  w2.reset();                      // the cause: its connection closes
+  // A symptom, reported first: the failing worker waits for the verdict.
+  auto verdict =
+      std::async(std::launch::async, [&] { return w0->Failed("allreduce failed", 30s); });
+  std::this_thread::sleep_for(100ms);
+  w2.reset();  // the cause: its connection closes
   const Status job = tracker->Wait();
   EXPECT_NE(job.message().find("worker 2 (127.0.0.1) died at round 7"), std::string::npos)
       << job.message();
   EXPECT_EQ(a1.message.get_future().get(), job.message());
+  EXPECT_EQ(verdict.get(), job.message());
 }
 
 TEST(TrackerTest, EveryWorkerDoneEndsTheJobAndTwoClaimsToAnIndexFailIt) {
