@@ -151,17 +151,36 @@ class V1Api {
     return JsonResponse(std::move(body));
   }
 
-  http::Response Predict(const http::Request& request, const PathParams& params) const {
-    auto servable = inference().Find(params.model, "");
-    if (!servable.ok()) return ErrorResponse(servable.status());
-    const model::Servable& s = **servable;
+  // A V1 request run: the model that answered, the number of instances and
+  // the inference's answer.
+  struct Ran {
+    std::shared_ptr<const model::Servable> servable;
     size_t num_rows = 0;
-    auto infer = ParseInstances(request, s, &num_rows);
-    if (!infer.ok()) return ErrorResponse(inference().Reject(s, infer.status()));
-    auto inferred = inference().Infer(s, *infer, serving::Protocol::kRestV1);
-    if (!inferred.ok()) return ErrorResponse(inferred.status());
-    const std::vector<float>& predictions = inferred->values;
-    const std::string& prediction_id = inferred->prediction_id;
+    serving::InferResponse inferred;
+  };
+
+  // Finds the model, reads the request's instances and runs them, with the
+  // extra `outputs` requested (e.g. contributions).
+  StatusOr<Ran> Run(const http::Request& request, const PathParams& params,
+                    std::vector<serving::RequestedOutput> outputs = {}) const {
+    Ran ran;
+    ASSIGN_OR_RETURN(ran.servable, inference().Find(params.model, ""));
+    const model::Servable& s = *ran.servable;
+    auto infer = ParseInstances(request, s, &ran.num_rows);
+    if (!infer.ok()) return inference().Reject(s, infer.status());
+    for (auto& output : outputs) infer->outputs.push_back(std::move(output));
+    ASSIGN_OR_RETURN(ran.inferred, inference().Infer(s, *infer, serving::Protocol::kRestV1));
+    return ran;
+  }
+
+  http::Response Predict(const http::Request& request, const PathParams& params) const {
+    auto ran = Run(request, params);
+    if (!ran.ok()) return ErrorResponse(ran.status());
+    const model::Servable& s = *ran->servable;
+    const size_t num_rows = ran->num_rows;
+    const serving::InferResponse& inferred = ran->inferred;
+    const std::vector<float>& predictions = inferred.values;
+    const std::string& prediction_id = inferred.prediction_id;
     const int64_t per_row = s.model->info().num_outputs;
     std::string body;
     body.reserve(32 + predictions.size() * 12);
@@ -187,17 +206,13 @@ class V1Api {
   // bias, which add up to the row's margin; a list of those, one per class,
   // for multi-class models.
   http::Response Explain(const http::Request& request, const PathParams& params) const {
-    auto servable = inference().Find(params.model, "");
-    if (!servable.ok()) return ErrorResponse(servable.status());
-    const model::Servable& s = **servable;
-    size_t num_rows = 0;
-    auto infer = ParseInstances(request, s, &num_rows);
-    if (!infer.ok()) return ErrorResponse(inference().Reject(s, infer.status()));
-    infer->outputs.push_back({serving::kContributionsOutput});
-    auto inferred = inference().Infer(s, *infer, serving::Protocol::kRestV1);
+    auto ran = Run(request, params, {{serving::kContributionsOutput}});
+    if (!ran.ok()) return ErrorResponse(ran.status());
+    const model::Servable& s = *ran->servable;
+    const size_t num_rows = ran->num_rows;
+    const serving::InferResponse& inferred = ran->inferred;
     const model::ModelInfo& info = s.model->info();
-    if (!inferred.ok()) return ErrorResponse(inferred.status());
-    const float* phi = inferred->data(inferred->outputs[0]);
+    const float* phi = inferred.data(inferred.outputs[0]);
     const int64_t features = info.num_features;
     const int64_t groups = std::max<int64_t>(1, info.num_groups);
     std::string body;
@@ -217,9 +232,9 @@ class V1Api {
       }
       if (groups > 1) json.EndArray();
     }
-    json.EndArray().Key("prediction_id").String(inferred->prediction_id).EndObject();
+    json.EndArray().Key("prediction_id").String(inferred.prediction_id).EndObject();
     http::Response response = JsonResponse(std::move(body));
-    response.headers.emplace_back("X-Prediction-Id", inferred->prediction_id);
+    response.headers.emplace_back("X-Prediction-Id", inferred.prediction_id);
     return response;
   }
 

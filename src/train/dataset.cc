@@ -185,31 +185,19 @@ ColumnProfile ProfileCategories(const std::string& name, const std::vector<std::
 StatusOr<std::pair<std::string, int64_t>> DvcHash(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return FileMd5(path);
-  std::vector<std::pair<std::string, std::string>> entries;  // relpath, md5
+  std::vector<DatasetFile> files;
   int64_t total = 0;
   for (auto it = fs::recursive_directory_iterator(path, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file()) continue;
     ASSIGN_OR_RETURN(auto file, FileMd5(it->path()));
-    entries.emplace_back(fs::relative(it->path(), path).generic_string(), file.first);
+    files.push_back({.relpath = fs::relative(it->path(), path).generic_string(),
+                     .md5 = file.first,
+                     .size = file.second});
     total += file.second;
   }
   if (ec) return Unavailable("cannot list " + path + ": " + ec.message());
-  std::sort(entries.begin(), entries.end());
-  // Python's json.dumps(..., sort_keys=True) with its default separators.
-  std::string listing = "[";
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (i) listing += ", ";
-    listing += "{\"md5\": ";
-    AppendJsonString(&listing, entries[i].second);
-    listing += ", \"relpath\": ";
-    AppendJsonString(&listing, entries[i].first);
-    listing += "}";
-  }
-  listing += "]";
-  Md5 md5;
-  md5.Update(listing.data(), listing.size());
-  return std::pair{md5.Hex() + ".dir", total};
+  return std::pair{DirMd5(files), total};
 }
 
 StatusOr<DvcPointer> ReadDvcFile(const std::string& dvc_file) {
