@@ -88,7 +88,7 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
   registry->AddCallback("inferd_model_ready", "1 when the model version is loaded and serving",
                         {"model", "version"}, false, [models] {
                           Samples out;
-                          for (const auto& e : models->Index()) {
+                          for (const auto& e : models->LastIndex()) {
                             out.push_back({{e.name, e.version}, e.state == "READY" ? 1.0 : 0.0});
                           }
                           return out;
@@ -97,7 +97,7 @@ void AddServingMetrics(inferd::monitor::MetricsRegistry* registry,
                         "How long the model's last (re)load took", {"model", "version"}, false,
                         [models] {
                           Samples out;
-                          for (const auto& e : models->Index()) {
+                          for (const auto& e : models->LastIndex()) {
                             if (e.state == "READY") out.push_back({{e.name, e.version}, e.load_seconds});
                           }
                           return out;
@@ -435,7 +435,7 @@ int RunServe(ServeFlags& f, const std::string& store_uri) {
   }
   if (auto st = models->LoadAll(); !st.ok()) return Fail(st);
   health.SetLoaded();
-  for (const auto& entry : models->Index()) {
+  for (const auto& entry : models->LastIndex()) {
     spdlog::info("model {} version {} {}", entry.name, entry.version, entry.state);
   }
   std::optional<Poller> poller;

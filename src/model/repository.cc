@@ -96,6 +96,10 @@ StatusOr<std::shared_ptr<const ModelRepository::Loaded>> ModelRepository::Build(
 Status ModelRepository::LoadAll() {
   std::lock_guard load(load_mu_);
   ASSIGN_OR_RETURN(auto names, options_.source->ListModels());
+  {
+    std::unique_lock lock(mu_);
+    offered_ = std::set<std::string>(names.begin(), names.end());
+  }
   for (const auto& name : names) RETURN_IF_ERROR(LoadLocked(name));
   return Status::Ok();
 }
@@ -169,9 +173,10 @@ Status ModelRepository::Refresh() {
       if (first.ok()) first = st;
     }
   }
-  const std::set<std::string> offered(names.begin(), names.end());
+  std::set<std::string> offered(names.begin(), names.end());
   std::unique_lock lock(mu_);
   std::erase_if(models_, [&](const auto& entry) { return !offered.contains(entry.first); });
+  offered_ = std::move(offered);
   return first;
 }
 
@@ -211,6 +216,19 @@ std::vector<IndexEntry> ModelRepository::Index() const {
   if (auto names = options_.source->ListModels(); names.ok()) {
     offered.insert(names->begin(), names->end());
   }
+  return IndexOf(std::move(offered));
+}
+
+std::vector<IndexEntry> ModelRepository::LastIndex() const {
+  std::set<std::string> offered;
+  {
+    std::shared_lock lock(mu_);
+    offered = offered_;
+  }
+  return IndexOf(std::move(offered));
+}
+
+std::vector<IndexEntry> ModelRepository::IndexOf(std::set<std::string> offered) const {
   std::shared_lock lock(mu_);
   std::vector<IndexEntry> out;
   for (const auto& [name, loaded] : models_) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -101,6 +102,9 @@ class ModelRepository {
 
   // Every model offered by the source or loaded, with its state.
   std::vector<IndexEntry> Index() const;
+  // Index() with the models the source offered at the last LoadAll or Refresh:
+  // does no I/O, so that a metrics scrape never waits for a store that is down.
+  std::vector<IndexEntry> LastIndex() const;
 
   // Names of loaded models, sorted.
   std::vector<std::string> LoadedNames() const;
@@ -117,6 +121,7 @@ class ModelRepository {
   StatusOr<std::shared_ptr<const Loaded>> Build(const std::string& name,
                                                 const ModelSpec& spec) const;
   Status LoadLocked(const std::string& name);  // requires load_mu_
+  std::vector<IndexEntry> IndexOf(std::set<std::string> offered) const;
 
   const Options options_;
   std::mutex load_mu_;  // serializes Load/Unload/Refresh
@@ -124,6 +129,7 @@ class ModelRepository {
   std::map<std::string, std::shared_ptr<const Loaded>, std::less<>> models_;  // guarded by mu_
   std::map<std::string, std::string, std::less<>> failures_;  // name -> reason; guarded by mu_
   std::map<std::string, std::string> failed_fingerprints_;    // guarded by mu_
+  std::set<std::string> offered_;  // guarded by mu_: the source's list at the last poll
 };
 
 }  // namespace inferd::model
