@@ -18,7 +18,7 @@ esac
 build_pkgs=(
   cmake ninja-build g++ pkg-config ca-certificates
   libboost-dev libboost-system-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
-  libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev
+  libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev zlib1g-dev
   # gRPC (src/grpc): the library, protobuf, and the code generators
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )

@@ -2,11 +2,13 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <random>
 
@@ -78,9 +80,150 @@ bool TakeFloats(std::string_view* in, uint64_t count, std::vector<float>* values
 
 }  // namespace
 
+namespace {
+
+// The bytes before a frame's body: its length, and in v3 its checksum.
+constexpr size_t kFramePrefix = 2 * sizeof(uint32_t);
+constexpr size_t kFramePrefixV2 = sizeof(uint32_t);
+static_assert(kSpoolHeader.size() == kSpoolHeaderV2.size());
+
+uint32_t Crc32(std::string_view bytes) {
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+}
+
+bool ReadBody(std::string_view body, PredictionRecord* r) {
+  uint64_t inputs = 0, outputs = 0;
+  return TakeString(&body, &r->id) && TakeString(&body, &r->model) && TakeString(&body, &r->kind) &&
+         Take(&body, &r->version) && Take(&body, &r->time_ms) && Take(&body, &r->latency_us) &&
+         Take(&body, &r->rows) && Take(&body, &inputs) && Take(&body, &outputs) &&
+         TakeFloats(&body, inputs, &r->inputs) && TakeFloats(&body, outputs, &r->outputs) &&
+         body.empty();
+}
+
+enum class Frame { kRecord, kShort, kDamaged };
+
+// Reads the frame at the front of `in` (v3 when `checksummed`, else v2) and
+// advances past it when whole. On kShort, `*needed` is the frame's size as far
+// as its prefix tells (the prefix alone when even that is cut).
+Frame ReadFrame(std::string_view* in, bool checksummed, PredictionRecord* r, uint64_t* needed) {
+  std::string_view frame = *in;
+  const size_t prefix = checksummed ? kFramePrefix : kFramePrefixV2;
+  uint32_t length = 0, crc = 0;
+  *needed = prefix;
+  if (!Take(&frame, &length) || (checksummed && !Take(&frame, &crc))) return Frame::kShort;
+  *needed = prefix + uint64_t{length};
+  if (frame.size() < length) return Frame::kShort;
+  const std::string_view body = frame.substr(0, length);
+  if ((checksummed && Crc32(body) != crc) || !ReadBody(body, r)) return Frame::kDamaged;
+  in->remove_prefix(prefix + length);
+  return Frame::kRecord;
+}
+
+enum class SpoolFormat { kEmpty, kCurrent, kV2, kJsonLines, kTornHeader };
+
+const char* FormatName(SpoolFormat format) {
+  switch (format) {
+    case SpoolFormat::kEmpty:
+      return "empty";
+    case SpoolFormat::kCurrent:
+      return "v3";
+    case SpoolFormat::kV2:
+      return "v2 (no checksums)";
+    case SpoolFormat::kJsonLines:
+      return "JSON lines";
+    case SpoolFormat::kTornHeader:
+      return "a torn header";
+  }
+  return "?";
+}
+
+struct SpoolScan {
+  SpoolFormat format = SpoolFormat::kEmpty;
+  uint64_t file_bytes = 0;
+  uint64_t good_bytes = 0;  // the header and every whole record: where the tail starts
+  int64_t records = 0;
+  int64_t bad_lines = 0;  // JSON lines that did not parse (skipped)
+};
+
+// The format of the spool at `path` by its first line; kEmpty when there is no file.
+SpoolFormat DetectSpoolFormat(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string header(kSpoolHeader.size(), '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  header.resize(static_cast<size_t>(in.gcount()));
+  if (header.empty()) return SpoolFormat::kEmpty;
+  if (header == kSpoolHeader) return SpoolFormat::kCurrent;
+  if (header == kSpoolHeaderV2) return SpoolFormat::kV2;
+  // A crash while the first batch was appended.
+  if (kSpoolHeader.starts_with(header)) return SpoolFormat::kTornHeader;
+  return SpoolFormat::kJsonLines;
+}
+
+// Calls `each` for every whole record of the spool at `path`, in any format an
+// inferd wrote, in order; stops at the first error `each` returns. Reads a
+// chunk at a time: memory is bounded by the chunk and the largest record (a
+// frame longer than the rest of the file is a torn tail, never waited for).
+StatusOr<SpoolScan> ScanSpool(const std::string& path,
+                              const std::function<Status(PredictionRecord)>& each) {
+  SpoolScan scan;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Unavailable("cannot read the spool " + path);
+  std::error_code ec;
+  scan.file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) return Unavailable("cannot read the spool " + path + ": " + ec.message());
+  scan.format = DetectSpoolFormat(path);
+  if (scan.format == SpoolFormat::kEmpty || scan.format == SpoolFormat::kTornHeader) return scan;
+  if (scan.format == SpoolFormat::kCurrent || scan.format == SpoolFormat::kV2) {
+    const bool checksummed = scan.format == SpoolFormat::kCurrent;
+    scan.good_bytes = kSpoolHeader.size();
+    in.seekg(static_cast<std::streamoff>(scan.good_bytes));
+    std::string buffer;
+    std::vector<char> chunk(kSpoolReadChunk);
+    PredictionRecord r;
+    while (true) {  // `buffer` holds the file from good_bytes on
+      std::string_view rest = buffer;
+      uint64_t needed = 0;
+      Frame frame;
+      while ((frame = ReadFrame(&rest, checksummed, &r, &needed)) == Frame::kRecord) {
+        ++scan.records;
+        RETURN_IF_ERROR(each(std::move(r)));
+      }
+      scan.good_bytes += buffer.size() - rest.size();
+      buffer.erase(0, buffer.size() - rest.size());
+      if (frame == Frame::kDamaged || !in || scan.good_bytes + needed > scan.file_bytes) break;
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      buffer.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+    return scan;
+  }
+  // JSON lines "<id>\t<document>" from an inferd before the binary spool.
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline: a torn last line from a crash
+    scan.good_bytes += line.size() + 1;
+    const size_t tab = line.find('\t');
+    auto r = tab == std::string::npos
+                 ? StatusOr<PredictionRecord>(InvalidArgument("no tab"))
+                 : store::PredictionFromLegacyJson(line.substr(0, tab),
+                                                   std::string_view(line).substr(tab + 1));
+    if (!r.ok()) {
+      ++scan.bad_lines;
+      spdlog::warn("prediction log: skipped a spooled record: {}", r.status().message());
+      continue;
+    }
+    ++scan.records;
+    RETURN_IF_ERROR(each(std::move(r).value()));
+  }
+  return scan;
+}
+
+}  // namespace
+
 void AppendSpoolRecord(const PredictionRecord& r, std::string* out) {
   const size_t start = out->size();
-  Put<uint32_t>(out, 0);  // the length, filled in below
+  Put<uint32_t>(out, 0);  // the length and the checksum, filled in below
+  Put<uint32_t>(out, 0);
   PutString(out, r.id);
   PutString(out, r.model);
   PutString(out, r.kind);
@@ -92,25 +235,16 @@ void AppendSpoolRecord(const PredictionRecord& r, std::string* out) {
   Put<uint64_t>(out, r.outputs.size());
   out->append(reinterpret_cast<const char*>(r.inputs.data()), r.inputs.size() * sizeof(float));
   out->append(reinterpret_cast<const char*>(r.outputs.data()), r.outputs.size() * sizeof(float));
-  const auto length = static_cast<uint32_t>(out->size() - start - sizeof(uint32_t));
+  const std::string_view body = std::string_view(*out).substr(start + kFramePrefix);
+  const auto length = static_cast<uint32_t>(body.size());
+  const uint32_t crc = Crc32(body);
   std::memcpy(out->data() + start, &length, sizeof(length));
+  std::memcpy(out->data() + start + sizeof(length), &crc, sizeof(crc));
 }
 
 bool ReadSpoolRecord(std::string_view* in, PredictionRecord* r) {
-  uint32_t length = 0;
-  std::string_view frame = *in;
-  if (!Take(&frame, &length) || frame.size() < length) return false;
-  std::string_view body = frame.substr(0, length);
-  uint64_t inputs = 0, outputs = 0;
-  if (!TakeString(&body, &r->id) || !TakeString(&body, &r->model) ||
-      !TakeString(&body, &r->kind) || !Take(&body, &r->version) || !Take(&body, &r->time_ms) ||
-      !Take(&body, &r->latency_us) || !Take(&body, &r->rows) || !Take(&body, &inputs) ||
-      !Take(&body, &outputs) || !TakeFloats(&body, inputs, &r->inputs) ||
-      !TakeFloats(&body, outputs, &r->outputs) || !body.empty()) {
-    return false;
-  }
-  in->remove_prefix(sizeof(uint32_t) + length);
-  return true;
+  uint64_t needed = 0;
+  return ReadFrame(in, /*checksummed=*/true, r, &needed) == Frame::kRecord;
 }
 
 StatusOr<std::unique_ptr<PredictionLog>> PredictionLog::Create(store::Store* store,
@@ -158,7 +292,7 @@ void PredictionLog::Record(PredictionRecord record) {
   const uint64_t bytes = RecordBytes(record);
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= options_.queue_capacity ||
+    if (queue_.size() + in_hand_ >= options_.queue_capacity ||
         queued_bytes_ + bytes > options_.queue_max_bytes) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -174,7 +308,7 @@ PredictionLogStats PredictionLog::stats() const {
   PredictionLogStats s;
   {
     std::lock_guard lock(mu_);
-    s.queued = static_cast<int64_t>(queue_.size());
+    s.queued = static_cast<int64_t>(queue_.size() + in_hand_);
   }
   s.written = written_.load();
   s.spooled = spooled_.load();
@@ -194,18 +328,23 @@ bool PredictionLog::WaitIdle(std::chrono::milliseconds timeout) {
 }
 
 void PredictionLog::Run() {
+  if (Status st = RecoverSpool(); !st.ok()) spdlog::error("prediction log: {}", st.message());
   while (true) {
     std::vector<PredictionRecord> batch;
+    uint64_t batch_bytes = 0;
     bool stopping;
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, options_.flush_interval,
                    [this] { return stop_ || queue_.size() >= options_.batch_size; });
       while (!queue_.empty() && batch.size() < options_.batch_size) {
-        queued_bytes_ -= RecordBytes(queue_.front());
+        batch_bytes += RecordBytes(queue_.front());
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      // Records in hand still count against the queue's limits until written,
+      // so that those limits bound what a crash can lose.
+      in_hand_ = batch.size();
       stopping = stop_ && queue_.empty();
       busy_ = true;
     }
@@ -221,6 +360,8 @@ void PredictionLog::Run() {
     if (!batch.empty()) WriteBatch(std::move(batch));
     {
       std::lock_guard lock(mu_);
+      in_hand_ = 0;
+      queued_bytes_ -= batch_bytes;
       busy_ = false;
     }
     cv_.notify_all();
@@ -257,6 +398,12 @@ Status PredictionLog::Spool(const std::vector<PredictionRecord>& batch) {
   out << frames;
   out.flush();
   if (!out) {
+    // Cut off what part of the batch was written, so that later appends
+    // follow a whole record.
+    out.close();
+    std::error_code ec;
+    std::filesystem::resize_file(options_.spool_path, static_cast<uint64_t>(spool_bytes_.load()),
+                                 ec);
     dropped_.fetch_add(static_cast<int64_t>(batch.size()));
     return Unavailable("cannot append to the spool " + options_.spool_path);
   }
@@ -278,57 +425,71 @@ Status PredictionLog::ReplayBatch(const std::vector<PredictionRecord>& batch) {
   return Status::Ok();
 }
 
+Status PredictionLog::RecoverSpool() {
+  const std::string& path = options_.spool_path;
+  const SpoolFormat format = DetectSpoolFormat(path);
+  const bool current = format == SpoolFormat::kCurrent || format == SpoolFormat::kTornHeader;
+  // An older format is rewritten in the current one, then renamed over it, so
+  // that a crash meanwhile leaves the old spool whole.
+  const std::string converted = path + ".converting";
+  std::ofstream out;
+  std::string frames(kSpoolHeader);
+  if (!current && format != SpoolFormat::kEmpty) {
+    out.open(converted, std::ios::trunc | std::ios::binary);
+  }
+  auto scan = ScanSpool(path, [&](PredictionRecord r) {
+    if (current) return Status::Ok();
+    AppendSpoolRecord(r, &frames);
+    if (frames.size() >= kSpoolReadChunk) {
+      out << frames;
+      frames.clear();
+    }
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(scan.status());
+  if (scan->good_bytes < scan->file_bytes) {
+    spdlog::warn(
+        "prediction log: skipped a torn spool tail of {} bytes at offset {} of {} ({}; "
+        "the {} whole records before it are kept)",
+        scan->file_bytes - scan->good_bytes, scan->good_bytes, path, FormatName(scan->format),
+        scan->records);
+  }
+  std::error_code ec;
+  if (current) {
+    const uint64_t keep = scan->records > 0 ? scan->good_bytes : 0;
+    if (keep < scan->file_bytes) std::filesystem::resize_file(path, keep, ec);
+    if (ec) return Unavailable("cannot cut the torn spool tail of " + path + ": " + ec.message());
+  } else if (format != SpoolFormat::kEmpty) {
+    out << frames;
+    out.close();
+    if (!out) return Unavailable("cannot write " + converted);
+    std::filesystem::rename(converted, path, ec);
+    if (ec) return Unavailable("cannot replace " + path + ": " + ec.message());
+    spdlog::info("prediction log: rewrote the spool from {} to v3 ({} records)", FormatName(format),
+                 scan->records);
+  }
+  spool_bytes_.store(static_cast<int64_t>(std::filesystem::file_size(path, ec)));
+  return Status::Ok();
+}
+
 Status PredictionLog::Replay() {
-  std::ifstream in(options_.spool_path, std::ios::binary);
-  std::string header(kSpoolHeader.size(), '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header.size()));
-  header.resize(static_cast<size_t>(in.gcount()));
   std::vector<PredictionRecord> batch;
-  auto add = [&](PredictionRecord r) -> Status {
+  auto scan = ScanSpool(options_.spool_path, [&](PredictionRecord r) -> Status {
     batch.push_back(std::move(r));
     if (batch.size() < options_.batch_size) return Status::Ok();
     Status st = ReplayBatch(batch);
     batch.clear();
     return st;
-  };
-  if (header == kSpoolHeader) {
-    // Frames, read a chunk at a time so that memory stays bounded by the chunk
-    // and the largest record.
-    std::string buffer;
-    std::vector<char> chunk(kSpoolReadChunk);
-    PredictionRecord r;
-    while (in) {
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      buffer.append(chunk.data(), static_cast<size_t>(in.gcount()));
-      std::string_view rest = buffer;
-      while (ReadSpoolRecord(&rest, &r)) RETURN_IF_ERROR(add(std::move(r)));
-      buffer.erase(0, buffer.size() - rest.size());
-    }
-    if (!buffer.empty()) {
-      spdlog::warn("prediction log: skipped a torn spool tail of {} bytes", buffer.size());
-    }
-  } else {
-    // JSON lines "<id>\t<document>" from an inferd before the binary spool.
-    in.clear();
-    in.seekg(0);
-    std::string line;
-    while (std::getline(in, line)) {
-      const size_t tab = line.find('\t');
-      if (tab == std::string::npos) continue;  // a torn last line from a crash
-      auto r = store::PredictionFromLegacyJson(line.substr(0, tab),
-                                               std::string_view(line).substr(tab + 1));
-      if (!r.ok()) {
-        spdlog::warn("prediction log: skipped a spooled record: {}", r.status().message());
-        continue;
-      }
-      RETURN_IF_ERROR(add(std::move(r).value()));
-    }
-  }
+  });
+  RETURN_IF_ERROR(scan.status());
   RETURN_IF_ERROR(ReplayBatch(batch));
-  in.close();
+  if (scan->good_bytes < scan->file_bytes) {
+    spdlog::warn("prediction log: skipped a damaged spool tail of {} bytes at offset {}",
+                 scan->file_bytes - scan->good_bytes, scan->good_bytes);
+  }
   std::ofstream(options_.spool_path, std::ios::trunc | std::ios::binary);
   spool_bytes_.store(0);
-  spdlog::info("prediction log: spool replayed into the store");
+  spdlog::info("prediction log: spool replayed into the store ({} records)", scan->records);
   return Status::Ok();
 }
 

@@ -7,10 +7,19 @@
 // append-only spool file (binary, kSpoolHeader) instead, and the writer keeps
 // spooling until a ping succeeds; then it replays the spool (the store skips
 // ids already stored, so a replay never counts a record twice) and truncates
-// it. A spool of JSON lines left by an older inferd is replayed too. Limits, both documented in
-// README.md: `queue_capacity` records and `queue_max_bytes` of them in memory
-// (a 64-row record is ~20x a 1-row one, so a count alone bounds no memory),
-// and `spool_max_bytes` on disk; past them records are dropped and counted.
+// it. Limits, documented in README.md: `queue_capacity` records and
+// `queue_max_bytes` of them in memory (a 64-row record is ~20x a 1-row one, so
+// a count alone bounds no memory), and `spool_max_bytes` on disk; past them
+// records are dropped and counted.
+//
+// Crashes: what is in memory (the queue and the batch the writer holds, both
+// within the queue's limits) dies with the process; what reached the spool or
+// the store survives a SIGKILL. Every spooled record carries a CRC32, and
+// before its first append the writer recovers the spool a crash left: a torn
+// or damaged tail is cut off with a log line, and a spool in an older format
+// (v2 frames without checksums, JSON lines) is rewritten in the current one.
+// The destructor writes the whole queue (to the store, or the spool), so an
+// orderly stop loses nothing.
 //
 // Thread-safety: Record and stats may be called from any thread.
 #pragma once
@@ -41,16 +50,20 @@ using PredictionRecord = store::PredictionRecord;
 uint64_t RecordBytes(const PredictionRecord& record);
 
 // The spool's framing: a header line, then per record a little-endian u32
-// length and the record's fields and floats. Appends one record to `out`.
+// length, the u32 CRC32 (zlib's) of the body, and the body: the record's
+// fields and floats. Appends one record to `out`.
 void AppendSpoolRecord(const PredictionRecord& record, std::string* out);
-// Reads the record at the front of `in` and advances past it; false at the
-// end or at a torn or damaged tail (a crash mid-append), which is skipped.
+// Reads the record at the front of `in` and advances past it. False, leaving
+// `in` as it was, at the end, at a frame cut short (a crash mid-append) and at
+// a damaged one (its checksum or its fields do not match its length).
 bool ReadSpoolRecord(std::string_view* in, PredictionRecord* record);
 // The first line of every spool file in this framing.
-inline constexpr std::string_view kSpoolHeader = "inferd prediction spool v2\n";
+inline constexpr std::string_view kSpoolHeader = "inferd prediction spool v3\n";
+// The framing before v3: the same frames without the checksum. Read, never written.
+inline constexpr std::string_view kSpoolHeaderV2 = "inferd prediction spool v2\n";
 
 struct PredictionLogStats {
-  int64_t queued = 0;      // in memory now
+  int64_t queued = 0;      // in memory now: queued, or in the writer's hands
   int64_t written = 0;     // stored directly
   int64_t spooled = 0;     // written to the spool file
   int64_t replayed = 0;    // moved from the spool to the store
@@ -95,6 +108,9 @@ class PredictionLog {
   void Run();
   void WriteBatch(std::vector<PredictionRecord> batch);
   Status Spool(const std::vector<PredictionRecord>& batch);
+  // Makes the spool a crash left appendable (see the top of this file).
+  // Requires the writer thread, before its first append.
+  Status RecoverSpool();
   Status Replay();
   // Inserts a batch replayed from the spool; counts it. Requires the writer thread.
   Status ReplayBatch(const std::vector<PredictionRecord>& batch);
@@ -105,7 +121,9 @@ class PredictionLog {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<PredictionRecord> queue_;  // guarded by mu_
-  uint64_t queued_bytes_ = 0;          // guarded by mu_: RecordBytes of queue_
+  // guarded by mu_: records the writer took from queue_ and has not written yet
+  size_t in_hand_ = 0;
+  uint64_t queued_bytes_ = 0;           // guarded by mu_: RecordBytes of queue_ and those in hand
   bool stop_ = false;                   // guarded by mu_
   bool busy_ = false;                   // guarded by mu_: the writer holds a batch
 

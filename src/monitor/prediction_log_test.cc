@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <thread>
+
+#include "store/ferretdb_test_server.h"
 
 namespace inferd::monitor {
 namespace {
@@ -88,6 +91,130 @@ TEST(PredictionLogTest, SpoolFramesRoundTripAndSkipATornTail) {
   EXPECT_EQ(got.outputs, b.outputs);
   EXPECT_EQ(in.size(), spool.size() - whole);
   EXPECT_FALSE(ReadSpoolRecord(&in, &got));
+  EXPECT_EQ(in.size(), spool.size() - whole);
+}
+
+// A record whose bytes changed after it was written fails its checksum.
+TEST(PredictionLogTest, SpoolDetectsADamagedRecord) {
+  std::string spool;
+  AppendSpoolRecord(Record(1, 2), &spool);
+  PredictionRecord got;
+  for (size_t i : {size_t{4}, size_t{20}, spool.size() - 1}) {  // the checksum, the id, a float
+    std::string damaged = spool;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x10);
+    std::string_view in = damaged;
+    EXPECT_FALSE(ReadSpoolRecord(&in, &got)) << "byte " << i;
+    EXPECT_EQ(in.size(), damaged.size());
+  }
+  std::string_view in = spool;
+  EXPECT_TRUE(ReadSpoolRecord(&in, &got));
+  EXPECT_TRUE(in.empty());
+}
+
+class SpoolRecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("inferd-spool-recovery-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(store::OpenStore("sqlite:///" + (dir_ / "s.db").string())).value();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void WriteSpool(const std::string& bytes) {
+    std::ofstream(dir_ / "spool", std::ios::binary) << bytes;
+  }
+  // Starts a log on the spool, waits until it is replayed, and returns the count.
+  int64_t Replayed() {
+    PredictionLog::Options options;
+    options.spool_path = (dir_ / "spool").string();
+    auto log = std::move(PredictionLog::Create(store_.get(), options)).value();
+    EXPECT_TRUE(log->WaitIdle(std::chrono::seconds(30)));
+    EXPECT_EQ(std::filesystem::file_size(dir_ / "spool"), 0u);
+    return log->stats().replayed;
+  }
+  void ExpectStored(int i) {
+    auto r = store_->GetPrediction(Record(i, 2).id);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status().ToString();
+    EXPECT_EQ(r->inputs, Record(i, 2).inputs);
+    EXPECT_EQ(r->outputs, Record(i, 2).outputs);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+// A crash in the middle of an append leaves part of a record: the whole
+// records before it are replayed, the rest is cut off.
+TEST_F(SpoolRecoveryTest, TornTailIsCutOff) {
+  std::string spool(kSpoolHeader);
+  AppendSpoolRecord(Record(1, 2), &spool);
+  AppendSpoolRecord(Record(2, 2), &spool);
+  std::string torn;
+  AppendSpoolRecord(Record(3, 2), &torn);
+  spool += torn.substr(0, torn.size() / 2);
+  WriteSpool(spool);
+  EXPECT_EQ(Replayed(), 2);
+  ExpectStored(1);
+  ExpectStored(2);
+  EXPECT_FALSE(store_->GetPrediction(Record(3, 2).id).ok());
+}
+
+// A crash while the first batch was appended: part of the header.
+TEST_F(SpoolRecoveryTest, TornHeaderIsCutOff) {
+  WriteSpool(std::string(kSpoolHeader.substr(0, 10)));
+  EXPECT_EQ(Replayed(), 0);
+}
+
+// The store is down when a log starts on a spool with a torn tail: the tail is
+// cut off before the first append, so that the records spooled after it are
+// replayed with the others once the store is back.
+TEST_F(SpoolRecoveryTest, RecordsSpooledAfterATornTailAreReplayed) {
+  store::FerretDbTestServer ferretdb(INFERD_FERRETDB);
+  ASSERT_TRUE(ferretdb.Start().ok());
+  auto mongo = store::OpenStore(ferretdb.Uri("spool") + "?serverSelectionTimeoutMS=300");
+  ASSERT_TRUE(mongo.ok()) << mongo.status().ToString();
+  ferretdb.Stop(/*hard=*/false, /*keep_data=*/true);
+  std::string spool(kSpoolHeader), torn;
+  AppendSpoolRecord(Record(1, 2), &spool);
+  AppendSpoolRecord(Record(2, 2), &torn);
+  WriteSpool(spool + torn.substr(0, torn.size() - 3));
+  PredictionLog::Options options;
+  options.spool_path = (dir_ / "spool").string();
+  options.flush_interval = std::chrono::milliseconds(10);
+  options.retry_interval = std::chrono::milliseconds(100);
+  auto log = std::move(PredictionLog::Create(mongo->get(), options)).value();
+  log->Record(Record(3, 2));
+  log->Record(Record(4, 2));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (log->stats().spooled < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(log->stats().spooled, 2);
+  ASSERT_TRUE(ferretdb.Start().ok());
+  ASSERT_TRUE(log->WaitIdle(std::chrono::seconds(60)));
+  EXPECT_EQ(log->stats().replayed, 3);
+  for (int i : {1, 3, 4}) {
+    auto r = (*mongo)->GetPrediction(Record(i, 2).id);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status().ToString();
+    EXPECT_EQ(r->inputs, Record(i, 2).inputs);
+  }
+  EXPECT_FALSE((*mongo)->GetPrediction(Record(2, 2).id).ok());
+}
+
+// A spool of v2 frames (no checksums) left by an older inferd is replayed.
+TEST_F(SpoolRecoveryTest, V2SpoolIsReplayed) {
+  std::string spool(kSpoolHeaderV2);
+  for (int i : {1, 2}) {
+    std::string frame;
+    AppendSpoolRecord(Record(i, 2), &frame);
+    spool += frame.substr(0, 4) + frame.substr(8);  // without the checksum
+  }
+  WriteSpool(spool + "\x10\x00");  // and a torn tail
+  EXPECT_EQ(Replayed(), 2);
+  ExpectStored(1);
+  ExpectStored(2);
 }
 
 // A spool of JSON lines left by an inferd before the binary spool is replayed
