@@ -16,7 +16,7 @@ case "${1:-}" in
 esac
 
 build_pkgs=(
-  cmake ninja-build g++ pkg-config ca-certificates
+  cmake ninja-build g++ pkg-config ca-certificates ccache
   libboost-dev libboost-system-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
   libmongoc-dev libbson-dev libspdlog-dev libfmt-dev libcli11-dev libssl-dev zlib1g-dev
   # gRPC (src/grpc): the library, protobuf, and the code generators
