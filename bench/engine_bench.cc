@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -57,8 +58,11 @@ Fixture& Get() {
     XGDMatrixCreateFromMat(f->x.data(), f->rows, f->cols, NAN, &dm);
     XGDMatrixSetFloatInfo(dm, "label", f->y.data(), f->rows);
     XGBoosterCreate(&dm, 1, &booster);
-    for (auto [k, v] : {std::pair{"objective", "binary:logistic"}, {"max_depth", "8"},
-                        {"eta", "0.05"}, {"nthread", "1"}, {"min_child_weight", "0"}}) {
+    for (auto [k, v] : {std::pair{"objective", "binary:logistic"},
+                        {"max_depth", "8"},
+                        {"eta", "0.05"},
+                        {"nthread", "1"},
+                        {"min_child_weight", "0"}}) {
       XGBoosterSetParam(booster, k, v);
     }
     for (int i = 0; i < 500; ++i) XGBoosterUpdateOneIter(booster, i, dm);
@@ -98,10 +102,142 @@ void BM_Predict(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_Predict<false, false>)->Name("demo_100_trees/libxgboost")->Arg(1)->Arg(64);
-BENCHMARK(BM_Predict<true, false>)->Name("demo_100_trees/native")->Arg(1)->Arg(64);
-BENCHMARK(BM_Predict<false, true>)->Name("large_500_trees/libxgboost")->Arg(1)->Arg(64);
-BENCHMARK(BM_Predict<true, true>)->Name("large_500_trees/native")->Arg(1)->Arg(64);
+// tl2cgen-compiled C code of the same two models: bench/tl2cgen_compile.py builds
+// each variant (plain, annotated branches, quantized thresholds, both) into
+// build/tl2cgen at the first tl2cgen benchmark; those are skipped, naming why,
+// when it cannot (no treelite/tl2cgen in .venv, no compiler).
+enum Tl2cgenVariant { kPlain, kAnnotate, kQuantize, kBoth };
+constexpr const char* kVariantNames[] = {"plain", "annotate", "quantize", "both"};
+
+// The Entry union of tl2cgen's generated header.
+union Tl2cgenEntry {
+  int missing;
+  float fvalue;
+  int qvalue;
+};
+using Tl2cgenPredict = void (*)(Tl2cgenEntry*, int, float*);
+
+struct Tl2cgenLibraries {
+  Tl2cgenPredict predict[2][4] = {};  // [large][variant]
+  std::string error;
+};
+
+// Writes `bytes` to `path` unless it already holds them (the compile script
+// rebuilds a library only when its model file is newer).
+void WriteIfChanged(const std::string& path, const std::string& bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream old;
+  old << in.rdbuf();
+  if (in && old.str() == bytes) return;
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+Tl2cgenLibraries& Tl2cgen() {
+  static Tl2cgenLibraries* libs = [] {
+    auto* libs = new Tl2cgenLibraries;
+    Fixture& f = Get();
+    const std::string dir = INFERD_BINARY_DIR "/tl2cgen";
+    std::filesystem::create_directories(dir);
+    WriteIfChanged(dir + "/demo.json", *f.demo_xgb->SaveJson());
+    WriteIfChanged(dir + "/large.json", *f.large_xgb->SaveJson());
+    const std::string command =
+        INFERD_SOURCE_DIR "/.venv/bin/python " INFERD_SOURCE_DIR "/bench/tl2cgen_compile.py " + dir;
+    if (std::system(command.c_str()) != 0) {
+      libs->error = "'" + command + "' failed: pip install treelite tl2cgen into .venv";
+      return libs;
+    }
+    for (int large = 0; large < 2; ++large) {
+      for (int v = 0; v < 4; ++v) {
+        const std::string path = dir + (large ? "/large." : "/demo.") + kVariantNames[v] + ".so";
+        void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+        void* fn = lib ? dlsym(lib, "predict") : nullptr;
+        if (!fn) {
+          libs->error = path + ": " + dlerror();
+          return libs;
+        }
+        libs->predict[large][v] = reinterpret_cast<Tl2cgenPredict>(fn);
+      }
+    }
+    return libs;
+  }();
+  return *libs;
+}
+
+// As tl2cgen's own runtime: each row copied into Entry form (NaN marked
+// missing; quantized variants overwrite it), its outputs zeroed, predict with
+// the objective's transform.
+template <bool kLarge, Tl2cgenVariant kVariant>
+void BM_Tl2cgen(benchmark::State& state) {
+  Tl2cgenLibraries& libs = Tl2cgen();
+  if (!libs.error.empty()) {
+    state.SkipWithError(libs.error.c_str());
+    return;
+  }
+  Fixture& f = Get();
+  const Tl2cgenPredict predict = libs.predict[kLarge][kVariant];
+  const int64_t batch = state.range(0);
+  std::vector<Tl2cgenEntry> entries(f.cols);
+  std::vector<float> out(batch);
+  // Outputs against the native engine's, over every row once.
+  const TreeModel& native = kLarge ? *f.large_native : *f.demo_native;
+  std::vector<float> expected;
+  (void)native.Predict(f.x.data(), f.rows, OutputKind::kProbability, &expected);
+  double largest_difference = 0;
+  auto predict_rows = [&](const float* rows, int64_t n, float* dest) {
+    for (int64_t r = 0; r < n; ++r) {
+      const float* row = rows + r * f.cols;
+      for (int64_t c = 0; c < f.cols; ++c) {
+        if (std::isnan(row[c])) {
+          entries[c].missing = -1;
+        } else {
+          entries[c].fvalue = row[c];
+        }
+      }
+      dest[r] = 0;
+      predict(entries.data(), 0, dest + r);
+    }
+  };
+  for (int64_t r = 0; r < f.rows; ++r) {
+    float got;
+    predict_rows(f.x.data() + r * f.cols, 1, &got);
+    largest_difference = std::max(largest_difference, double(std::fabs(got - expected[r])));
+  }
+  int64_t start = 0;
+  for (auto _ : state) {
+    if (start + batch > f.rows) start = 0;
+    predict_rows(f.x.data() + start * f.cols, batch, out.data());
+    benchmark::DoNotOptimize(out.data());
+    start += batch;
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["max_diff_vs_native"] = largest_difference;
+}
+
+// One registration per model, the engines interleaved so that they share the
+// machine's state (other load, frequency) as closely as a run allows.
+void RegisterPredictions() {
+  for (bool large : {false, true}) {
+    const std::string model = large ? "large_500_trees/" : "demo_100_trees/";
+    auto add = [&](const std::string& name, auto fn) {
+      benchmark::RegisterBenchmark((model + name).c_str(), fn)->Arg(1)->Arg(64);
+    };
+    if (large) {
+      add("libxgboost", BM_Predict<false, true>);
+      add("native", BM_Predict<true, true>);
+      add("tl2cgen_plain", BM_Tl2cgen<true, kPlain>);
+      add("tl2cgen_annotate", BM_Tl2cgen<true, kAnnotate>);
+      add("tl2cgen_quantize", BM_Tl2cgen<true, kQuantize>);
+      add("tl2cgen_annotate_quantize", BM_Tl2cgen<true, kBoth>);
+    } else {
+      add("libxgboost", BM_Predict<false, false>);
+      add("native", BM_Predict<true, false>);
+      add("tl2cgen_plain", BM_Tl2cgen<false, kPlain>);
+      add("tl2cgen_annotate", BM_Tl2cgen<false, kAnnotate>);
+      add("tl2cgen_quantize", BM_Tl2cgen<false, kQuantize>);
+      add("tl2cgen_annotate_quantize", BM_Tl2cgen<false, kBoth>);
+    }
+  }
+}
 
 // libxgboost's pred_contribs: a DMatrix of the rows (the only way libxgboost
 // 1.7 computes contributions), then PredictFromDMatrix.
@@ -355,4 +491,11 @@ BENCHMARK(BM_Onnx)->Name("onnx/native")->Arg(1)->Arg(64);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  RegisterPredictions();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -20,6 +20,10 @@ constexpr uint32_t kDefaultLeft = 1u << 31;
 // smaller ones walk two rows with early exits. Both measured in engine_bench.
 constexpr size_t kLockstepModelBytes = 32 << 10;
 constexpr uint32_t kLeaf = 1u << 30;
+// The plain walk's limits (TreeModel::WalkNode): 16-bit features, left
+// children at most this many nodes after their parent.
+constexpr int64_t kWalkMaxFeatures = int64_t{1} << 16;
+constexpr size_t kWalkMaxOffset = (size_t{1} << 15) - 1;
 constexpr uint32_t kSpecial = 1u << 29;
 constexpr uint32_t kCategorical = 1u << 28;
 constexpr uint32_t kFeatureMask = kCategorical - 1;
@@ -33,6 +37,12 @@ constexpr int32_t kMaxShapDepth = 256;
 // Rows a tree walks before the next tree: small enough that the block's rows
 // and margins stay in L1 beside the tree.
 constexpr int64_t kBlockRows = 64;
+// The plain walk (AddTreesPlain): trees one row walks at once, and rows one
+// tree walks at once, in lockstep for the tree's depth (bench/README.md).
+constexpr size_t kPlainTrees = 8;
+constexpr int64_t kPlainRows = 8;
+
+bool IsLeafNode(const TreeModel::Node& n) { return n.feature & kLeaf; }
 
 // One tree as libxgboost writes it (parallel arrays indexed by node id).
 struct JsonTree {
@@ -234,8 +244,8 @@ Status ObjectiveOf(const JsonModel& m, TreeModel::Transform* transform, float* b
     *transform = TreeModel::Transform::kExp;
     *base_margin = logf(m.base_score);
   } else if (o == "multi:softprob" || o == "multi:softmax") {
-    *transform = o == "multi:softprob" ? TreeModel::Transform::kSoftmax
-                                       : TreeModel::Transform::kArgmax;
+    *transform =
+        o == "multi:softprob" ? TreeModel::Transform::kSoftmax : TreeModel::Transform::kArgmax;
     *base_margin = m.base_score;
   } else {
     return Unimplemented("objective " + o);
@@ -302,6 +312,34 @@ StatusOr<std::unique_ptr<TreeModel>> TreeModel::FromXgboostJson(std::string_view
 
 void TreeModel::FinishLayout() {
   lockstep_rows_ = nodes_.size() * sizeof(Node) > kLockstepModelBytes;
+  // The plain walk's nodes, when every feature and child offset fits.
+  bool fits = !general_ && leaf_width_ == 1 && info_.num_features > 0 &&
+              info_.num_features <= kWalkMaxFeatures;
+  for (size_t i = 0; fits && i < nodes_.size(); ++i) {
+    fits = IsLeafNode(nodes_[i]) || nodes_[i].left - i <= kWalkMaxOffset;
+  }
+  if (fits) {
+    walk_nodes_.resize(nodes_.size());
+    if (in_double_) {
+      walk_leaves_double_.resize(nodes_.size());
+    } else {
+      walk_leaves_float_.resize(nodes_.size());
+    }
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      const Node& node = nodes_[i];
+      if (IsLeafNode(node)) {
+        walk_nodes_[i] = {std::numeric_limits<float>::quiet_NaN(), 0, 0};
+        if (in_double_) {
+          walk_leaves_double_[i] = leaves_[node.left].value;
+        } else {
+          walk_leaves_float_[i] = node.value;
+        }
+      } else {
+        walk_nodes_[i] = {node.value, static_cast<uint16_t>(node.feature & kFeatureMask),
+                          static_cast<int16_t>(node.left - i)};
+      }
+    }
+  }
   info_.num_groups = num_groups_;
   info_.num_trees = num_trees();
   info_.num_iterations = num_trees() / trees_per_iteration_;
@@ -323,6 +361,7 @@ Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
     int32_t depth;
   };
   std::vector<Visit> stack = {{0, root, 0}};
+  int32_t& tree_depth = depths_.emplace_back(0);
   nodes_.push_back({});
   covers_.push_back(0);
   size_t visited = 0;
@@ -333,6 +372,7 @@ Status TreeModel::AddTree(const std::vector<SourceNode>& tree, int32_t group,
     const SourceNode& source = tree[id];
     covers_[slot] = source.cover;
     max_depth_ = std::max(max_depth_, depth);
+    tree_depth = std::max(tree_depth, depth);
     Node& node = nodes_[slot];
     if (source.left < 0) {
       node.value = static_cast<float>(source.leaf);
@@ -423,16 +463,26 @@ inline bool SpecialLeft(const Splits& s, const TreeModel::Node* n, float x) {
   return x < n->value;
 }
 
+using Walk = TreeWalk;
+
 // One step down from inner node `n` for `row`. Missing (NaN) fails both
 // comparisons: it goes left only by default.
-template <bool kGeneral>
+template <Walk kWalk>
 inline const TreeModel::Node* Step(const Splits& s, const TreeModel::Node* n, const float* row) {
   const float x = row[n->feature & kFeatureMask];
-  if constexpr (kGeneral) {
+  if constexpr (kWalk == Walk::kNoMissing) return s.nodes + n->left + !(x < n->value);
+  if constexpr (kWalk == Walk::kGeneral) {
     if (n->feature & kSpecial) return s.nodes + n->left + !SpecialLeft(s, n, x);
   }
   const bool left = (n->feature & kDefaultLeft) ? !(x >= n->value) : x < n->value;
   return s.nodes + n->left + !left;
+}
+
+// Whether any of `count` values is NaN (a missing value).
+bool AnyMissing(const float* values, int64_t count) {
+  bool missing = false;
+  for (int64_t i = 0; i < count; ++i) missing |= std::isnan(values[i]);
+  return missing;
 }
 
 inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
@@ -440,14 +490,14 @@ inline bool IsLeaf(const TreeModel::Node* n) { return n->feature & kLeaf; }
 // Walks K chains in lockstep, chain k from node n[k] with row[k], until each is
 // at its leaf; a chain at its leaf stands still. K independent chains of loads
 // are in flight at once, and no branch depends on one chain's depth.
-template <bool kGeneral, size_t K>
+template <Walk kWalk, size_t K>
 void WalkTogether(const Splits& s, const TreeModel::Node* (&n)[K], const float* const (&row)[K]) {
   bool walking = true;
   while (walking) {
     walking = false;
     for (size_t k = 0; k < K; ++k) {
       const bool leaf = IsLeaf(n[k]);
-      n[k] = leaf ? n[k] : Step<kGeneral>(s, n[k], row[k]);
+      n[k] = leaf ? n[k] : Step<kWalk>(s, n[k], row[k]);
       walking |= !leaf;
     }
   }
@@ -455,7 +505,7 @@ void WalkTogether(const Splits& s, const TreeModel::Node* (&n)[K], const float* 
 
 }  // namespace
 
-template <typename Acc, bool kGeneral>
+template <typename Acc, Walk kWalk>
 void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
                          Acc* margins) const {
   const Node* nodes = nodes_.data();
@@ -476,14 +526,21 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
     // level waits for the last: 500 trees of depth 8, 12.2 -> 6.7 us; demo
     // 644 -> 509 ns; eight at a time was slower on the demo model).
     constexpr size_t kTrees = 4;
+    Acc sum = margins[0];
     const float* row[kTrees];
     std::fill(row, row + kTrees, rows);
     for (; first + kTrees <= last_tree; first += kTrees) {
       const Node* n[kTrees];
       for (size_t k = 0; k < kTrees; ++k) n[k] = nodes + roots_[first + k];
-      WalkTogether<kGeneral>(s, n, row);
-      for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaf(n[k]);
+      WalkTogether<kWalk>(s, n, row);
+      if (num_groups_ == 1) {
+        // In a register: through memory each add waits for the last one's store.
+        for (size_t k = 0; k < kTrees; ++k) sum += leaf(n[k]);
+      } else {
+        for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaf(n[k]);
+      }
     }
+    if (num_groups_ == 1) margins[0] = sum;
   }
   for (size_t t = first; t < last_tree; ++t) {
     Acc* margin = margins + groups_[t];
@@ -500,7 +557,7 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
           n[k] = root;
           row[k] = rows + (r + k) * width;
         }
-        WalkTogether<kGeneral>(s, n, row);
+        WalkTogether<kWalk>(s, n, row);
         for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += leaf(n[k]);
       }
     } else {
@@ -512,11 +569,11 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
         const Node* a = root;
         const Node* b = root;
         while (!IsLeaf(a) && !IsLeaf(b)) {
-          a = Step<kGeneral>(s, a, row_a);
-          b = Step<kGeneral>(s, b, row_b);
+          a = Step<kWalk>(s, a, row_a);
+          b = Step<kWalk>(s, b, row_b);
         }
-        while (!IsLeaf(a)) a = Step<kGeneral>(s, a, row_a);
-        while (!IsLeaf(b)) b = Step<kGeneral>(s, b, row_b);
+        while (!IsLeaf(a)) a = Step<kWalk>(s, a, row_a);
+        while (!IsLeaf(b)) b = Step<kWalk>(s, b, row_b);
         margin[r * num_groups_] += leaf(a);
         margin[(r + 1) * num_groups_] += leaf(b);
       }
@@ -524,13 +581,71 @@ void TreeModel::AddTrees(const float* rows, int64_t num_rows, size_t first_tree,
     for (; r < num_rows; ++r) {
       const float* row = rows + r * width;
       const Node* n = root;
-      while (!IsLeaf(n)) n = Step<kGeneral>(s, n, row);
+      while (!IsLeaf(n)) n = Step<kWalk>(s, n, row);
       margin[r * num_groups_] += leaf(n);
     }
   }
 }
 
-template <bool kGeneral>
+template <typename Acc>
+void TreeModel::AddTreesPlain(const float* rows, int64_t num_rows, size_t first_tree,
+                              size_t last_tree, Acc* margins) const {
+  const WalkNode* nodes = walk_nodes_.data();
+  const Acc* leaves;
+  if constexpr (std::is_same_v<Acc, float>) {
+    leaves = walk_leaves_float_.data();
+  } else {
+    leaves = walk_leaves_double_.data();
+  }
+  auto step = [](const WalkNode* n, const float* row) {
+    return n + n->offset + (row[n->feature] >= n->value);
+  };
+  const int64_t width = info_.num_features;
+  size_t first = first_tree;
+  if (num_rows == 1) {
+    constexpr size_t kTrees = kPlainTrees;
+    Acc sum = margins[0];
+    for (; first + kTrees <= last_tree; first += kTrees) {
+      const WalkNode* n[kTrees];
+      int32_t depth = 0;
+      for (size_t k = 0; k < kTrees; ++k) {
+        n[k] = nodes + roots_[first + k];
+        depth = std::max(depth, depths_[first + k]);
+      }
+      for (int32_t d = 0; d < depth; ++d) {
+        for (size_t k = 0; k < kTrees; ++k) n[k] = step(n[k], rows);
+      }
+      if (num_groups_ == 1) {
+        for (size_t k = 0; k < kTrees; ++k) sum += leaves[n[k] - nodes];
+      } else {
+        for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaves[n[k] - nodes];
+      }
+    }
+    if (num_groups_ == 1) margins[0] = sum;
+  }
+  for (size_t t = first; t < last_tree; ++t) {
+    Acc* margin = margins + groups_[t];
+    const WalkNode* root = nodes + roots_[t];
+    const int32_t depth = depths_[t];
+    int64_t r = 0;
+    constexpr int64_t kRows = kPlainRows;
+    for (; r + kRows <= num_rows; r += kRows) {
+      const WalkNode* n[kRows];
+      for (int64_t k = 0; k < kRows; ++k) n[k] = root;
+      for (int32_t d = 0; d < depth; ++d) {
+        for (int64_t k = 0; k < kRows; ++k) n[k] = step(n[k], rows + (r + k) * width);
+      }
+      for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += leaves[n[k] - nodes];
+    }
+    for (; r < num_rows; ++r) {
+      const WalkNode* n = root;
+      for (int32_t d = 0; d < depth; ++d) n = step(n, rows + r * width);
+      margin[r * num_groups_] += leaves[n - nodes];
+    }
+  }
+}
+
+template <Walk kWalk>
 void TreeModel::AddVectorTrees(const float* rows, int64_t num_rows, size_t first_tree,
                                size_t last_tree, float* margins) const {
   const Splits s{nodes_.data(), bitsets_.data(),
@@ -550,7 +665,7 @@ void TreeModel::AddVectorTrees(const float* rows, int64_t num_rows, size_t first
           n[k] = root;
           row[k] = rows + (r + k) * width;
         }
-        WalkTogether<kGeneral>(s, n, row);
+        WalkTogether<kWalk>(s, n, row);
         for (int64_t k = 0; k < kRows; ++k) {
           const float* v = leaf_vectors_.data() + size_t{n[k]->left} * groups;
           for (int32_t g = 0; g < groups; ++g) margins[(r + k) * groups + g] += v[g];
@@ -564,11 +679,11 @@ void TreeModel::AddVectorTrees(const float* rows, int64_t num_rows, size_t first
       const Node* a = root;
       const Node* b = root;
       while (!IsLeaf(a) && !IsLeaf(b)) {
-        a = Step<kGeneral>(s, a, row_a);
-        b = Step<kGeneral>(s, b, row_b);
+        a = Step<kWalk>(s, a, row_a);
+        b = Step<kWalk>(s, b, row_b);
       }
-      while (!IsLeaf(a)) a = Step<kGeneral>(s, a, row_a);
-      while (!IsLeaf(b)) b = Step<kGeneral>(s, b, row_b);
+      while (!IsLeaf(a)) a = Step<kWalk>(s, a, row_a);
+      while (!IsLeaf(b)) b = Step<kWalk>(s, b, row_b);
       const float* va = leaf_vectors_.data() + size_t{a->left} * groups;
       const float* vb = leaf_vectors_.data() + size_t{b->left} * groups;
       for (int32_t g = 0; g < groups; ++g) {
@@ -579,7 +694,7 @@ void TreeModel::AddVectorTrees(const float* rows, int64_t num_rows, size_t first
     for (; r < num_rows; ++r) {
       const float* row = rows + r * width;
       const Node* n = root;
-      while (!IsLeaf(n)) n = Step<kGeneral>(s, n, row);
+      while (!IsLeaf(n)) n = Step<kWalk>(s, n, row);
       const float* v = leaf_vectors_.data() + size_t{n->left} * groups;
       for (int32_t g = 0; g < groups; ++g) margins[r * groups + g] += v[g];
     }
@@ -745,18 +860,27 @@ Status TreeModel::PredictAs(const float* rows, int64_t num_rows, const PredictOp
       std::copy_n(options.base_margin.data() + begin * groups, n * groups, m);
     }
     const float* block = rows + begin * info_.num_features;
+    const Walk walk = general_                                    ? Walk::kGeneral
+                      : AnyMissing(block, n * info_.num_features) ? Walk::kMissing
+                                                                  : Walk::kNoMissing;
     if (leaf_width_ > 1) {
       if constexpr (std::is_same_v<Acc, float>) {  // vector leaves: ONNX models, in float
-        if (general_) {
-          AddVectorTrees<true>(block, n, first_tree, last_tree, m);
+        if (walk == Walk::kGeneral) {
+          AddVectorTrees<Walk::kGeneral>(block, n, first_tree, last_tree, m);
+        } else if (walk == Walk::kMissing) {
+          AddVectorTrees<Walk::kMissing>(block, n, first_tree, last_tree, m);
         } else {
-          AddVectorTrees<false>(block, n, first_tree, last_tree, m);
+          AddVectorTrees<Walk::kNoMissing>(block, n, first_tree, last_tree, m);
         }
       }
-    } else if (general_) {
-      AddTrees<Acc, true>(block, n, first_tree, last_tree, m);
+    } else if (walk == Walk::kGeneral) {
+      AddTrees<Acc, Walk::kGeneral>(block, n, first_tree, last_tree, m);
+    } else if (walk == Walk::kMissing) {
+      AddTrees<Acc, Walk::kMissing>(block, n, first_tree, last_tree, m);
+    } else if (!walk_nodes_.empty()) {
+      AddTreesPlain<Acc>(block, n, first_tree, last_tree, m);
     } else {
-      AddTrees<Acc, false>(block, n, first_tree, last_tree, m);
+      AddTrees<Acc, Walk::kNoMissing>(block, n, first_tree, last_tree, m);
     }
     for (int64_t r = 0; r < n; ++r) {
       Acc* row = m + r * groups;
@@ -802,7 +926,7 @@ Status TreeModel::Leaves(const float* rows, int64_t num_rows, const PredictOptio
     int32_t* dest = out->data() + r * trees;
     for (size_t t = first_tree; t < last_tree; ++t) {
       const Node* n = nodes_.data() + roots_[t];
-      while (!IsLeaf(n)) n = Step<true>(s, n, row);
+      while (!IsLeaf(n)) n = Step<Walk::kGeneral>(s, n, row);
       dest[t - first_tree] = leaves_[n->left].id;
     }
   }
@@ -898,7 +1022,7 @@ struct Shap {
       }
       return;
     }
-    const TreeModel::Node* hot = Step<true>(s, n, row);
+    const TreeModel::Node* hot = Step<Walk::kGeneral>(s, n, row);
     const TreeModel::Node* left = s.nodes + n->left;
     const TreeModel::Node* cold = hot == left ? left + 1 : left;
     const T w = static_cast<T>(covers[n - s.nodes]);

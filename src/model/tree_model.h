@@ -9,8 +9,13 @@
 // in one flat array of 12-byte nodes whose two children sit side by side, so a step down the tree
 // is one comparison and one add. Rows are evaluated in blocks of 64: one tree walks every row of
 // the block while its nodes are hot in cache, several walks at once so that independent chains of
-// loads overlap: two rows with early exits on models that fit L1, eight rows in lockstep on larger
-// ones; a single row walks four trees at once (figures and what was dropped: bench/README.md).
+// loads overlap. A block without missing values (the common case) takes the plain walk: a copy of
+// the nodes in 8 bytes each whose leaves step onto themselves, so that a walk is its tree's depth
+// in branch-free steps: eight rows of a block in lockstep per tree, and a single row walks eight
+// trees in lockstep. Blocks with missing values and models with LightGBM's special nodes walk the
+// 12-byte nodes, testing for leaves: two rows with early exits on models that fit L1, eight rows
+// in lockstep on larger ones, four trees at once for one row (figures and what was dropped:
+// bench/README.md).
 //
 // Results are each library's own. XGBoost's bit for bit (float32): margins
 // start at the base score and add each tree's leaf in tree order in float, then
@@ -47,6 +52,11 @@
 #include "model/model.h"
 
 namespace inferd::model {
+
+// How a walk steps down a tree (tree_model.cc): rows without missing values
+// (every node a plain `x < value`), rows with some (each node's default
+// direction matters), or a model with LightGBM's special nodes.
+enum class TreeWalk { kNoMissing, kMissing, kGeneral };
 
 class TreeModel final : public Model {
  public:
@@ -162,14 +172,19 @@ class TreeModel final : public Model {
   // Adds the output of trees [first_tree, last_tree) to `margins` (num_rows x
   // num_groups_), in tree order for each row, as the source library does: in
   // float for XGBoost (Acc = float), in double for LightGBM.
-  template <typename Acc, bool kGeneral>
+  template <typename Acc, TreeWalk kWalk>
   void AddTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
                 Acc* margins) const;
   // As AddTrees for models whose leaves are vectors, one value per group (ONNX
   // classifiers whose trees score every class): each tree walked once.
-  template <bool kGeneral>
+  template <TreeWalk kWalk>
   void AddVectorTrees(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
                       float* margins) const;
+  // As AddTrees<Acc, kNoMissing> through walk_nodes_ (rows without missing
+  // values, models without special nodes).
+  template <typename Acc>
+  void AddTreesPlain(const float* rows, int64_t num_rows, size_t first_tree, size_t last_tree,
+                     Acc* margins) const;
   template <typename Acc>
   Status PredictAs(const float* rows, int64_t num_rows, const PredictOptions& options,
                    std::vector<float>* out) const;
@@ -217,6 +232,22 @@ class TreeModel final : public Model {
   std::vector<double> tree_bias_;
   int32_t max_depth_ = 0;
   bool lockstep_rows_ = false;   // batches walk eight rows in lockstep (large models)
+  std::vector<int32_t> depths_;  // each tree's depth
+  // The plain walk's copy of nodes_ (same indices, 8 bytes a node), for rows
+  // without missing values on models without special nodes; empty when a
+  // model does not fit it (more than 2^16 features, a left child more than
+  // 2^15 - 1 nodes after its parent). A step from node n goes to
+  // n + offset + (x >= value); a leaf has offset 0 and value NaN, so a step
+  // from it stays on it: a walk takes its tree's depth in steps, with no
+  // test for leaves. Each leaf's output by node index, in the model's Acc.
+  struct WalkNode {
+    float value;
+    uint16_t feature;
+    int16_t offset;
+  };
+  std::vector<WalkNode> walk_nodes_;
+  std::vector<float> walk_leaves_float_;
+  std::vector<double> walk_leaves_double_;
 };
 
 }  // namespace inferd::model
