@@ -23,7 +23,8 @@ constexpr uint32_t kLeaf = 1u << 30;
 // The plain walk's limits (TreeModel::WalkNode): 16-bit features, left
 // children at most this many nodes after their parent.
 constexpr int64_t kWalkMaxFeatures = int64_t{1} << 16;
-constexpr size_t kWalkMaxOffset = (size_t{1} << 15) - 1;
+constexpr size_t kWalkNodeBytes = 8;
+constexpr size_t kWalkMaxOffset = ((size_t{1} << 15) - 1) / kWalkNodeBytes;
 constexpr uint32_t kSpecial = 1u << 29;
 constexpr uint32_t kCategorical = 1u << 28;
 constexpr uint32_t kFeatureMask = kCategorical - 1;
@@ -336,7 +337,8 @@ void TreeModel::FinishLayout() {
         }
       } else {
         walk_nodes_[i] = {node.value, static_cast<uint16_t>(node.feature & kFeatureMask),
-                          static_cast<int16_t>(node.left - i)};
+                          static_cast<int16_t>((node.left - i) * kWalkNodeBytes)};
+        static_assert(sizeof(WalkNode) == kWalkNodeBytes);
       }
     }
   }
@@ -598,7 +600,8 @@ void TreeModel::AddTreesPlain(const float* rows, int64_t num_rows, size_t first_
     leaves = walk_leaves_double_.data();
   }
   auto step = [](const WalkNode* n, const float* row) {
-    return n + n->offset + (row[n->feature] >= n->value);
+    const bool right = row[n->feature] >= n->value;
+    return reinterpret_cast<const WalkNode*>(reinterpret_cast<const char*>(n) + n->offset) + right;
   };
   const int64_t width = info_.num_features;
   size_t first = first_tree;

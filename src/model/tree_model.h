@@ -236,10 +236,11 @@ class TreeModel final : public Model {
   // The plain walk's copy of nodes_ (same indices, 8 bytes a node), for rows
   // without missing values on models without special nodes; empty when a
   // model does not fit it (more than 2^16 features, a left child more than
-  // 2^15 - 1 nodes after its parent). A step from node n goes to
-  // n + offset + (x >= value); a leaf has offset 0 and value NaN, so a step
-  // from it stays on it: a walk takes its tree's depth in steps, with no
-  // test for leaves. Each leaf's output by node index, in the model's Acc.
+  // 4,095 nodes after its parent). A step from node n goes to the node
+  // `offset` bytes after it, plus one when x >= value; a leaf has offset 0
+  // and value NaN, so a step from it stays on it: a walk takes its tree's
+  // depth in steps, with no test for leaves. Each leaf's output by node
+  // index, in the model's Acc.
   struct WalkNode {
     float value;
     uint16_t feature;
