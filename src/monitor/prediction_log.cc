@@ -1,5 +1,6 @@
 #include "monitor/prediction_log.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <zlib.h>
@@ -490,6 +491,11 @@ Status PredictionLog::Replay() {
   std::ofstream(options_.spool_path, std::ios::trunc | std::ios::binary);
   spool_bytes_.store(0);
   spdlog::info("prediction log: spool replayed into the store ({} records)", scan->records);
+  // The replay's buffers, and the queue that built up while the store was
+  // away, were freed in the middle of malloc's heaps, which keep such pages:
+  // handing them back keeps an outage from raising the resident set for good
+  // (bench/soak.py measured +17 MB after a 30 s outage without this).
+  malloc_trim(0);
   return Status::Ok();
 }
 
