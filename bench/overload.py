@@ -12,7 +12,7 @@ five times over without becoming the bottleneck.
    for --duration seconds, whatever the answers (latency counted from the scheduled send
    time, so a queue shows), over as many keep-alive connections as it needs. It prints per
    phase: answered 200/s (goodput), 503/s (shed), other errors, and p50 / p99 / max latency
-   of the accepted (200) requests.
+   of the accepted (200) requests; it fails (exit 1) if a 503 lacks Retry-After.
 
 Without shedding the queue grows for as long as the overload lasts and every accepted
 request waits in it; with shedding the requests that waited past the limit get 503 +
@@ -59,6 +59,7 @@ class OpenLoop:
         self.open = 0
         self.results = []  # (status, latency seconds)
         self.unsent = 0
+        self.no_retry_after = 0  # 503s without a Retry-After header
 
     async def connection(self):
         if self.idle:
@@ -81,6 +82,8 @@ class OpenLoop:
             length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1))
             await reader.readexactly(length)
             self.results.append((status, time.monotonic() - scheduled))
+            if status == 503 and not re.search(rb"\r\nRetry-After: \d+\r\n", head, re.I):
+                self.no_retry_after += 1
             if b"Connection: close" in head:
                 writer.close()
                 self.open -= 1
@@ -152,6 +155,7 @@ def main():
     print(f"{'setting':<22}{'offered/s':>10}{'200/s':>8}{'503/s':>8}{'other':>7}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'conns':>7}")
     base = None
+    failed = False
     for max_queue_ms in (args.max_queue_ms, 0):
         server, port = start_server(args.binary, store, tmp, max_queue_ms)
         try:
@@ -171,6 +175,9 @@ def main():
                       f"{shed / elapsed:>8.0f}{other:>7}{percentile(ok, 50):>9.1f}"
                       f"{percentile(ok, 99):>9.1f}{max(ok, default=float('nan')):>9.1f}"
                       f"{load.open:>7}")
+                if load.no_retry_after:
+                    print(f"  FAILED: {load.no_retry_after} 503s without Retry-After")
+                    failed = True
                 time.sleep(1)  # let a queue left over drain
             metrics = subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/metrics"],
                                      capture_output=True, text=True).stdout
@@ -180,6 +187,7 @@ def main():
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
