@@ -261,6 +261,7 @@ StatusOr<std::unique_ptr<PredictionLog>> PredictionLog::Create(store::Store* sto
   std::unique_ptr<PredictionLog> log(new PredictionLog(store, options));
   log->spool_bytes_ = static_cast<int64_t>(std::filesystem::file_size(options.spool_path, ec));
   log->writer_ = std::thread([raw = log.get()] { raw->Run(); });
+  log->prober_ = std::thread([raw = log.get()] { raw->Probe(); });
   // Named, so that its CPU time can be read per thread (bench/load.py, top -H).
   pthread_setname_np(log->writer_.native_handle(), "predlog-writer");
   return log;
@@ -275,7 +276,9 @@ PredictionLog::~PredictionLog() {
     stop_ = true;
   }
   cv_.notify_all();
+  probe_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (prober_.joinable()) prober_.join();
 }
 
 bool PredictionLog::Sampled() const {
@@ -349,15 +352,7 @@ void PredictionLog::Run() {
       stopping = stop_ && queue_.empty();
       busy_ = true;
     }
-    if (spool_bytes_.load() > 0 && std::chrono::steady_clock::now() >= next_ping_) {
-      if (store_->Ping().ok()) {
-        store_down_ = false;
-        (void)Replay();
-      } else {
-        store_down_ = true;
-        next_ping_ = std::chrono::steady_clock::now() + options_.retry_interval;
-      }
-    }
+    if (spool_bytes_.load() > 0 && !store_down_.load()) (void)Replay();
     if (!batch.empty()) WriteBatch(std::move(batch));
     {
       std::lock_guard lock(mu_);
@@ -367,6 +362,17 @@ void PredictionLog::Run() {
     }
     cv_.notify_all();
     if (stopping) return;
+  }
+}
+
+void PredictionLog::Probe() {
+  std::unique_lock lock(mu_);
+  while (!probe_cv_.wait_for(lock, options_.retry_interval, [this] { return stop_; })) {
+    if (!store_down_.load()) continue;
+    lock.unlock();
+    const bool up = store_->Ping().ok();
+    lock.lock();
+    if (up) store_down_ = false;  // the writer replays the spool on its next turn
   }
 }
 
@@ -380,7 +386,6 @@ void PredictionLog::WriteBatch(std::vector<PredictionRecord> batch) {
     write_errors_.fetch_add(1);
     spdlog::warn("prediction log: store write failed, spooling: {}", inserted.status().message());
     store_down_ = true;
-    next_ping_ = std::chrono::steady_clock::now() + options_.retry_interval;
   }
   if (Status st = Spool(batch); !st.ok()) spdlog::error("prediction log: {}", st.message());
 }
@@ -419,7 +424,6 @@ Status PredictionLog::ReplayBatch(const std::vector<PredictionRecord>& batch) {
   if (!inserted.ok()) {
     write_errors_.fetch_add(1);
     store_down_ = true;
-    next_ping_ = std::chrono::steady_clock::now() + options_.retry_interval;
     return inserted.status();
   }
   replayed_.fetch_add(*inserted);

@@ -7,7 +7,10 @@
 // append-only spool file (binary, kSpoolHeader) instead, and the writer keeps
 // spooling until a ping succeeds; then it replays the spool (the store skips
 // ids already stored, so a replay never counts a record twice) and truncates
-// it. Limits, documented in README.md: `queue_capacity` records and
+// it. The pings come from a thread of their own, so that the writer never
+// waits on a store that is down (a ping can take the driver's whole
+// server-selection timeout) and the queue does not build up meanwhile.
+// Limits, documented in README.md: `queue_capacity` records and
 // `queue_max_bytes` of them in memory (a 64-row record is ~20x a 1-row one, so
 // a count alone bounds no memory), and `spool_max_bytes` on disk; past them
 // records are dropped and counted.
@@ -106,6 +109,8 @@ class PredictionLog {
  private:
   PredictionLog(store::Store* store, Options options);
   void Run();
+  // The prober thread: pings the store every retry_interval while it is down.
+  void Probe();
   void WriteBatch(std::vector<PredictionRecord> batch);
   Status Spool(const std::vector<PredictionRecord>& batch);
   // Makes the spool a crash left appendable (see the top of this file).
@@ -120,6 +125,7 @@ class PredictionLog {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable probe_cv_;    // the prober's, so that it never takes cv_'s wake-ups
   std::deque<PredictionRecord> queue_;  // guarded by mu_
   // guarded by mu_: records the writer took from queue_ and has not written yet
   size_t in_hand_ = 0;
@@ -129,9 +135,10 @@ class PredictionLog {
 
   std::atomic<int64_t> written_{0}, spooled_{0}, replayed_{0}, dropped_{0}, write_errors_{0};
   std::atomic<int64_t> spool_bytes_{0};
-  bool store_down_ = false;  // writer thread only
-  std::chrono::steady_clock::time_point next_ping_;  // writer thread only
+  // Set by the writer when a write fails, cleared by the prober when a ping succeeds.
+  std::atomic<bool> store_down_{false};
   std::thread writer_;
+  std::thread prober_;
 };
 
 // A 32-hex-digit id: `time_ms` (12 digits, store::PredictionIdPrefix), a
