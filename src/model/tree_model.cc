@@ -20,11 +20,10 @@ constexpr uint32_t kDefaultLeft = 1u << 31;
 // smaller ones walk two rows with early exits. Both measured in engine_bench.
 constexpr size_t kLockstepModelBytes = 32 << 10;
 constexpr uint32_t kLeaf = 1u << 30;
-// The plain walk's limits (TreeModel::WalkNode): 16-bit features, left
+// The plain walk's limits (TreeModel::WalkNode): 16-bit features, right
 // children at most this many nodes after their parent.
 constexpr int64_t kWalkMaxFeatures = int64_t{1} << 16;
-constexpr size_t kWalkNodeBytes = 8;
-constexpr size_t kWalkMaxOffset = ((size_t{1} << 15) - 1) / kWalkNodeBytes;
+constexpr size_t kWalkMaxOffset = (size_t{1} << 16) - 2;
 constexpr uint32_t kSpecial = 1u << 29;
 constexpr uint32_t kCategorical = 1u << 28;
 constexpr uint32_t kFeatureMask = kCategorical - 1;
@@ -317,7 +316,7 @@ void TreeModel::FinishLayout() {
   bool fits = !general_ && leaf_width_ == 1 && info_.num_features > 0 &&
               info_.num_features <= kWalkMaxFeatures;
   for (size_t i = 0; fits && i < nodes_.size(); ++i) {
-    fits = IsLeafNode(nodes_[i]) || nodes_[i].left - i <= kWalkMaxOffset;
+    fits = IsLeafNode(nodes_[i]) || nodes_[i].left + 1 - i <= kWalkMaxOffset;
   }
   if (fits) {
     walk_nodes_.resize(nodes_.size());
@@ -329,7 +328,7 @@ void TreeModel::FinishLayout() {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const Node& node = nodes_[i];
       if (IsLeafNode(node)) {
-        walk_nodes_[i] = {std::numeric_limits<float>::quiet_NaN(), 0, 0};
+        walk_nodes_[i] = {std::numeric_limits<float>::quiet_NaN(), 0, 1};
         if (in_double_) {
           walk_leaves_double_[i] = leaves_[node.left].value;
         } else {
@@ -337,8 +336,7 @@ void TreeModel::FinishLayout() {
         }
       } else {
         walk_nodes_[i] = {node.value, static_cast<uint16_t>(node.feature & kFeatureMask),
-                          static_cast<int16_t>((node.left - i) * kWalkNodeBytes)};
-        static_assert(sizeof(WalkNode) == kWalkNodeBytes);
+                          static_cast<uint16_t>(node.left + 1 - i)};
       }
     }
   }
@@ -599,9 +597,24 @@ void TreeModel::AddTreesPlain(const float* rows, int64_t num_rows, size_t first_
   } else {
     leaves = walk_leaves_double_.data();
   }
-  auto step = [](const WalkNode* n, const float* row) {
-    const bool right = row[n->feature] >= n->value;
-    return reinterpret_cast<const WalkNode*>(reinterpret_cast<const char*>(n) + n->offset) + right;
+  // From node i to its right child, less one when x < value or value is NaN
+  // (a leaf: offset 1). On x86 comiss sets the carry flag for exactly those
+  // and sbb subtracts it from the index: two instructions where the compiler
+  // writes four (interleaved A/B: demo one row 406 -> 361 ns, 500 trees
+  // 3.70 -> 3.39 us).
+  auto step = [nodes](size_t i, const float* row) {
+    const WalkNode& n = nodes[i];
+    const float x = row[n.feature];
+    size_t next = i + n.offset;
+#if defined(__x86_64__)
+    asm("comiss %[v], %[x]\n\tsbb $0, %[next]"
+        : [next] "+r"(next)
+        : [x] "x"(x), [v] "m"(n.value)
+        : "cc");
+#else
+    next -= !(x >= n.value);
+#endif
+    return next;
   };
   const int64_t width = info_.num_features;
   size_t first = first_tree;
@@ -609,41 +622,41 @@ void TreeModel::AddTreesPlain(const float* rows, int64_t num_rows, size_t first_
     constexpr size_t kTrees = kPlainTrees;
     Acc sum = margins[0];
     for (; first + kTrees <= last_tree; first += kTrees) {
-      const WalkNode* n[kTrees];
+      size_t n[kTrees];
       int32_t depth = 0;
       for (size_t k = 0; k < kTrees; ++k) {
-        n[k] = nodes + roots_[first + k];
+        n[k] = roots_[first + k];
         depth = std::max(depth, depths_[first + k]);
       }
       for (int32_t d = 0; d < depth; ++d) {
         for (size_t k = 0; k < kTrees; ++k) n[k] = step(n[k], rows);
       }
       if (num_groups_ == 1) {
-        for (size_t k = 0; k < kTrees; ++k) sum += leaves[n[k] - nodes];
+        for (size_t k = 0; k < kTrees; ++k) sum += leaves[n[k]];
       } else {
-        for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaves[n[k] - nodes];
+        for (size_t k = 0; k < kTrees; ++k) margins[groups_[first + k]] += leaves[n[k]];
       }
     }
     if (num_groups_ == 1) margins[0] = sum;
   }
   for (size_t t = first; t < last_tree; ++t) {
     Acc* margin = margins + groups_[t];
-    const WalkNode* root = nodes + roots_[t];
+    const size_t root = roots_[t];
     const int32_t depth = depths_[t];
     int64_t r = 0;
     constexpr int64_t kRows = kPlainRows;
     for (; r + kRows <= num_rows; r += kRows) {
-      const WalkNode* n[kRows];
+      size_t n[kRows];
       for (int64_t k = 0; k < kRows; ++k) n[k] = root;
       for (int32_t d = 0; d < depth; ++d) {
         for (int64_t k = 0; k < kRows; ++k) n[k] = step(n[k], rows + (r + k) * width);
       }
-      for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += leaves[n[k] - nodes];
+      for (int64_t k = 0; k < kRows; ++k) margin[(r + k) * num_groups_] += leaves[n[k]];
     }
     for (; r < num_rows; ++r) {
-      const WalkNode* n = root;
+      size_t n = root;
       for (int32_t d = 0; d < depth; ++d) n = step(n, rows + r * width);
-      margin[r * num_groups_] += leaves[n - nodes];
+      margin[r * num_groups_] += leaves[n];
     }
   }
 }

@@ -235,16 +235,16 @@ class TreeModel final : public Model {
   std::vector<int32_t> depths_;  // each tree's depth
   // The plain walk's copy of nodes_ (same indices, 8 bytes a node), for rows
   // without missing values on models without special nodes; empty when a
-  // model does not fit it (more than 2^16 features, a left child more than
-  // 4,095 nodes after its parent). A step from node n goes to the node
-  // `offset` bytes after it, plus one when x >= value; a leaf has offset 0
-  // and value NaN, so a step from it stays on it: a walk takes its tree's
-  // depth in steps, with no test for leaves. Each leaf's output by node
-  // index, in the model's Acc.
+  // model does not fit it (more than 2^16 features, a right child more than
+  // 65,534 nodes after its parent). A step from node i goes to its right
+  // child, i + offset, less one when x < value; a leaf has offset 1 and
+  // value NaN (a step from it stays on it, as NaN compares false): a walk
+  // takes its tree's depth in steps, with no test for leaves. Each leaf's
+  // output by node index, in the model's Acc.
   struct WalkNode {
     float value;
     uint16_t feature;
-    int16_t offset;
+    uint16_t offset;
   };
   std::vector<WalkNode> walk_nodes_;
   std::vector<float> walk_leaves_float_;
