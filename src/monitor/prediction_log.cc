@@ -180,7 +180,6 @@ StatusOr<SpoolScan> ScanSpool(const std::string& path,
     scan.good_bytes = kSpoolHeader.size();
     in.seekg(static_cast<std::streamoff>(scan.good_bytes));
     std::string buffer;
-    std::vector<char> chunk(kSpoolReadChunk);
     PredictionRecord r;
     while (true) {  // `buffer` holds the file from good_bytes on
       std::string_view rest = buffer;
@@ -193,8 +192,10 @@ StatusOr<SpoolScan> ScanSpool(const std::string& path,
       scan.good_bytes += buffer.size() - rest.size();
       buffer.erase(0, buffer.size() - rest.size());
       if (frame == Frame::kDamaged || !in || scan.good_bytes + needed > scan.file_bytes) break;
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      buffer.append(chunk.data(), static_cast<size_t>(in.gcount()));
+      const size_t kept = buffer.size();  // read straight into the buffer: no second copy
+      buffer.resize(kept + kSpoolReadChunk);
+      in.read(buffer.data() + kept, static_cast<std::streamsize>(kSpoolReadChunk));
+      buffer.resize(kept + static_cast<size_t>(in.gcount()));
     }
     return scan;
   }
