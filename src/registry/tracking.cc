@@ -1071,8 +1071,10 @@ Status Tracking::LogBatch(const std::string& run_id, std::vector<Metric> metrics
   for (const Metric& m : metrics) {
     if (!m.model_id.empty()) by_model[m.model_id].push_back(&m);
   }
-  for (const auto& [model_id, model_metrics] : by_model) {
-    RETURN_IF_ERROR(ChangeLoggedModel(model_id, [&](LoggedModel& lm) {
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  for (const auto& entry : by_model) {
+    const std::vector<const Metric*>& model_metrics = entry.second;
+    RETURN_IF_ERROR(ChangeLoggedModel(entry.first, [&](LoggedModel& lm) {
                       for (const Metric* m : model_metrics) {
                         std::erase_if(lm.metrics, [&](const Metric& old) {
                           return old.key == m->key && old.step == m->step &&
