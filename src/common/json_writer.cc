@@ -13,6 +13,34 @@ void AppendNumber(std::string* out, T v) {
   out->append(buf, end);
 }
 
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+// surrogates or code points past U+10FFFF) that starts at s[i], a byte of
+// 0x80 or more; 0 when none does.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = byte(0);
+  size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the bounds of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    if (c == 0xE0) low = 0xA0;
+    if (c == 0xED) high = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    if (c == 0xF0) low = 0x90;
+    if (c == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return length;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
@@ -21,7 +49,14 @@ void AppendJsonString(std::string* out, std::string_view s) {
   size_t plain = 0;  // start of the run of characters that need no escape
   for (size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+    if (c >= 0x80) {
+      const size_t length = Utf8SequenceLength(s, i);
+      if (length > 0) {
+        i += length - 1;
+        continue;
+      }
+    }
     out->append(s.data() + plain, i - plain);
     plain = i + 1;
     switch (c) {
@@ -31,6 +66,10 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\r': out->append("\\r"); break;
       case '\t': out->append("\\t"); break;
       default:
+        if (c >= 0x80) {  // not UTF-8: U+FFFD, the replacement character
+          out->append("\\ufffd");
+          break;
+        }
         out->append("\\u00");
         out->push_back(kHex[c >> 4]);
         out->push_back(kHex[c & 0xF]);
@@ -119,6 +158,16 @@ namespace {
 
 template <typename T>
 void AppendReal(std::string* out, T v, JsonWriter::NonFinite non_finite) {
+  // At 2^63 and past, the shortest text may be digits alone (3.0e19 as
+  // 30000000000000000000), which JSON readers that keep integers in 64 bits
+  // (simdjson: BIGINT_ERROR) refuse; those are written with an exponent.
+  constexpr T kFirstUnreadableInteger = 0x1p63;
+  if (std::isfinite(v) && std::fabs(v) >= kFirstUnreadableInteger) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+    out->append(buf, end);
+    return;
+  }
   if (std::isfinite(v)) {
     AppendNumber(out, v);
     return;

@@ -1,7 +1,8 @@
 // JsonWriter: appends compact JSON to a string, for building response bodies
 // without a DOM. Numbers use the shortest text that reads back to the same value
-// (std::to_chars); non-finite numbers, which JSON cannot express, are written as
-// null (or, where asked, as Triton's tokens). The writer tracks commas itself; it
+// (std::to_chars; from 2^63 on with an exponent, never as a too-big integer);
+// non-finite numbers, which JSON cannot express, are written as null (or, where
+// asked, as Triton's tokens). The writer tracks commas itself; it
 // does not validate nesting, so callers pair every Begin* with its End*. Not
 // thread-safe; one writer per response.
 #pragma once
@@ -45,7 +46,9 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
-// Appends `s` to `out` as a quoted JSON string with escapes.
+// Appends `s` to `out` as a quoted JSON string with escapes. A byte that is not
+// part of well-formed UTF-8 is written as U+FFFD, so that the output is always
+// JSON (simdjson, and every strict reader, refuses anything else).
 void AppendJsonString(std::string* out, std::string_view s);
 
 // Returns `{"error": message}`, the body of every V2 error response.
