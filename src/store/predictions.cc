@@ -24,10 +24,12 @@ int HexValue(char c) {
 }
 
 // Reads {shape: [rows, cols], data: [numbers or null]} into `values`.
-Status ReadMatrix(simdjson::dom::element matrix, const char* name, int64_t* rows,
-                  std::vector<float>* values) {
+// InvalidArgument when the field is absent or not such an object.
+Status ReadMatrix(simdjson::simdjson_result<simdjson::dom::element> field, const char* name,
+                  int64_t* rows, std::vector<float>* values) {
+  simdjson::dom::object matrix;
   simdjson::dom::array shape, data;
-  if (matrix["shape"].get(shape) != simdjson::SUCCESS ||
+  if (field.get(matrix) != simdjson::SUCCESS || matrix["shape"].get(shape) != simdjson::SUCCESS ||
       matrix["data"].get(data) != simdjson::SUCCESS) {
     return InvalidArgument(std::string("prediction record lacks ") + name + " {shape, data}");
   }
