@@ -12,6 +12,11 @@
 #include <unistd.h>
 #include <simdjson.h>
 
+#include <fstream>
+#include <iterator>
+
+#include "model/ubjson_check.h"
+
 namespace inferd::model {
 namespace {
 
@@ -36,6 +41,15 @@ std::string FirstLine(const char* error) {
 }  // namespace
 
 StatusOr<std::unique_ptr<XgboostModel>> XgboostModel::Load(const std::string& path) {
+  if (path.ends_with(".ubj")) {
+    // libxgboost trusts the lengths in a UBJSON file (ubjson_check.h).
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) return InvalidArgument("cannot read XGBoost model '" + path + "'");
+    if (Status st = CheckUbjson(bytes); !st.ok()) {
+      return InvalidArgument("cannot load XGBoost model '" + path + "': " + st.message());
+    }
+  }
   BoosterHandle handle = nullptr;
   if (XGBoosterCreate(nullptr, 0, &handle) != 0) return Internal(XGBGetLastError());
   std::unique_ptr<XgboostModel> model(new XgboostModel(handle));
