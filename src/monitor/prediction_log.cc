@@ -13,6 +13,8 @@
 #include <iterator>
 #include <random>
 
+#include "store/predictions.h"
+
 namespace inferd::monitor {
 namespace {
 
@@ -99,7 +101,9 @@ bool ReadBody(std::string_view body, PredictionRecord* r) {
          Take(&body, &r->version) && Take(&body, &r->time_ms) && Take(&body, &r->latency_us) &&
          Take(&body, &r->rows) && Take(&body, &inputs) && Take(&body, &outputs) &&
          TakeFloats(&body, inputs, &r->inputs) && TakeFloats(&body, outputs, &r->outputs) &&
-         body.empty();
+         body.empty() &&
+         // A record the store refuses would fail its whole replay batch at every retry.
+         store::CheckPredictionRecord(*r).ok();
 }
 
 enum class Frame { kRecord, kShort, kDamaged };

@@ -58,7 +58,8 @@ uint64_t RecordBytes(const PredictionRecord& record);
 void AppendSpoolRecord(const PredictionRecord& record, std::string* out);
 // Reads the record at the front of `in` and advances past it. False, leaving
 // `in` as it was, at the end, at a frame cut short (a crash mid-append) and at
-// a damaged one (its checksum or its fields do not match its length).
+// a damaged one (its checksum or its fields do not match its length, or its
+// record is one the store refuses: store::CheckPredictionRecord).
 bool ReadSpoolRecord(std::string_view* in, PredictionRecord* record);
 // The first line of every spool file in this framing.
 inline constexpr std::string_view kSpoolHeader = "inferd prediction spool v3\n";

@@ -217,6 +217,27 @@ TEST_F(SpoolRecoveryTest, V2SpoolIsReplayed) {
   ExpectStored(2);
 }
 
+// A whole frame whose record no store accepts (no id, negative rows, tensors
+// that are not `rows` rows) is damaged, not a record: the store refused the
+// whole replay batch holding it, at every retry, so the spool never drained
+// (found by fuzz_prediction_spool).
+TEST(PredictionLogTest, SpoolFrameOfARecordTheStoreRefusesIsDamaged) {
+  PredictionRecord no_id = Record(1, 2), negative = Record(2, 1), ragged = Record(3, 2),
+                   empty_rows = Record(4, 1);
+  no_id.id.clear();
+  negative.rows = -1;
+  ragged.inputs.pop_back();
+  empty_rows.rows = 0;
+  for (const PredictionRecord& bad : {no_id, negative, ragged, empty_rows}) {
+    std::string spool;
+    AppendSpoolRecord(bad, &spool);
+    std::string_view in = spool;
+    PredictionRecord got;
+    EXPECT_FALSE(ReadSpoolRecord(&in, &got)) << bad.id << " rows " << bad.rows;
+    EXPECT_EQ(in.size(), spool.size());
+  }
+}
+
 // A spool of JSON lines left by an inferd before the binary spool is replayed
 // into the store at start-up, and emptied.
 TEST(PredictionLogTest, LegacyJsonSpoolIsReplayed) {
