@@ -34,6 +34,8 @@ test_pkgs=(
   shellcheck git podman runc netavark aardvark-dns catatonit iptables debootstrap openssl
   # the console's browser tests (tests/browser): Playwright drives Debian's Chromium
   chromium fonts-dejavu-core
+  # fuzzing (scripts/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 debian_pkgs=("${build_pkgs[@]}")
 [ "$mode" = all ] && debian_pkgs+=("${test_pkgs[@]}")

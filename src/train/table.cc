@@ -82,6 +82,10 @@ StatusOr<std::vector<std::string>> ReadCsvHeader(const std::string& path) {
 StatusOr<Table> ReadCsv(const std::string& path) {
   std::ifstream in(path);
   if (!in) return NotFound("cannot open " + path);
+  return ReadCsv(in, path);
+}
+
+StatusOr<Table> ReadCsv(std::istream& in, const std::string& path) {
   std::string line;
   if (!std::getline(in, line) || Trim(line).empty()) {
     return InvalidArgument(path + " is empty: expected a header line naming the columns");

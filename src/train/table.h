@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct Table {
 // "..." (doubled quotes escape). InvalidArgument for an empty file, a row with
 // the wrong number of fields, or duplicate column names (with line numbers).
 StatusOr<Table> ReadCsv(const std::string& path);
+// The same for CSV text from `in`; messages name it `name`.
+StatusOr<Table> ReadCsv(std::istream& in, const std::string& name);
 
 // The column names on the first line of a CSV file. InvalidArgument as ReadCsv.
 StatusOr<std::vector<std::string>> ReadCsvHeader(const std::string& path);

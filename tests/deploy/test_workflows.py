@@ -27,8 +27,33 @@ def uses(workflow):
             if "uses" in s]
 
 
-def test_the_three_workflows_exist():
-    assert [w.name for w in WORKFLOWS] == ["ci.yml", "e2e.yml", "image.yml"]
+def test_the_workflows_exist():
+    assert [w.name for w in WORKFLOWS] == ["ci.yml", "e2e.yml", "fuzz-nightly.yml", "image.yml"]
+
+
+def test_fuzzing_runs_nightly_with_the_kept_corpus():
+    workflow = load("fuzz-nightly.yml")
+    assert "schedule" in workflow[True]  # YAML 1.1 reads the key `on` as True
+    assert "scripts/install-deps.sh" in runs(workflow, "fuzz")
+    assert "scripts/fuzz.sh" in runs(workflow, "fuzz")
+    env = workflow["jobs"]["fuzz"]["env"]
+    assert env["FUZZ_SECONDS"].endswith("'600' }}")
+    assert env["FUZZ_REPLAY_ONLY"] == ""  # the nightly fuzzes the XGBoost targets too
+    cache = {s["uses"].split("@")[0]: s for s in steps(workflow, "fuzz")
+             if s.get("uses", "").startswith("actions/cache/")}
+    restore, save = cache["actions/cache/restore"], cache["actions/cache/save"]
+    assert restore["with"]["path"] == save["with"]["path"] == "build-fuzz/corpus"
+    assert restore["with"]["restore-keys"] == "fuzz-corpus-"
+    assert save["with"]["key"].startswith("fuzz-corpus-") and save["if"] == "always()"
+    kept = next(s for s in steps(workflow, "fuzz")
+                if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert kept["if"] == "failure()" and "build-fuzz/crashes/" in kept["with"]["path"]
+
+
+def test_ci_runs_every_fuzz_target_for_a_bounded_time():
+    script = (ROOT / "scripts/test.sh").read_text()
+    assert "scripts/fuzz.sh" in script
+    assert "FUZZ_SECONDS:-20" in (ROOT / "scripts/fuzz.sh").read_text()
 
 
 def test_actionlint_passes():
