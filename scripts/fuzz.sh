@@ -17,9 +17,7 @@ build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 replay_only=" ${FUZZ_REPLAY_ONLY-fuzz_xgboost_json fuzz_xgboost_ubj} "
 start=$SECONDS
-CXX=${FUZZ_CXX:-clang++-14} cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DINFERD_FUZZ=ON >/dev/null
-nice cmake --build "$build"
+CXX=${FUZZ_CXX:-clang++-14} BUILD_DIR=$build CMAKE_ARGS=-DINFERD_FUZZ=ON nice "$root/scripts/build.sh"
 built=$SECONDS
 rm -rf "$build/seeds"
 "$root/.venv/bin/python" "$root/fuzz/make_seeds.py" "$build/seeds"
