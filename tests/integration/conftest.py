@@ -20,6 +20,11 @@ GRPC_LISTENING = re.compile(r"gRPC on [^ ]+:(\d+)")
 # Servers started by tests pick a free gRPC port (the log line above names it) unless a test
 # says otherwise: the default 9001 would collide between tests and between parallel runs.
 os.environ.setdefault("INFERD_GRPC_PORT", "0")
+# libmongoc (loaded by every inferd process) keeps profiling counters in /dev/shm/mongoc-<pid>;
+# a process these tests SIGKILL leaves its file behind, and a later process given the same pid
+# prints "Falling back to malloc for counters" to stderr from the library's own start-up,
+# before inferd's log handler exists. The tests kill hundreds of servers: no counters.
+os.environ.setdefault("MONGOC_DISABLE_SHM", "1")
 # A real MongoDB to run the store tests against as well (CI's mongo:7 service), e.g.
 # mongodb://root:pw@localhost:27017/?authSource=admin; FerretDB is always used.
 EXTERNAL_MONGODB_URI = os.environ.get("INFERD_TEST_MONGODB_URI", "")
